@@ -1,0 +1,146 @@
+"""The drop-in clients: ``openai.OpenAI`` / ``AsyncOpenAI`` whose HTTP client answers the
+Assistants routes from the local store; ``wrap`` does the same for an existing client.
+
+Imports: openai, store, compat._app, compat._transports.
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+from typing import Any
+
+import openai
+
+from store import Store, open_store
+
+from ._app import App, Options
+from ._transports import install
+
+__all__ = ["AsyncOpenAI", "OpenAI", "wrap"]
+
+StoreArg = str | Store | None
+
+
+def _store_of(store: StoreArg) -> Store:
+    return store if isinstance(store, Store) else open_store(store)
+
+
+@functools.lru_cache(maxsize=None)
+def _quiet_class(cls: type) -> type:
+    """A subclass of an SDK resource whose Assistants methods don't warn.
+
+    The SDK marks every Assistants method deprecated; the drop-in serves them, so calls
+    through it skip the warning (``__wrapped__`` is the undecorated method). Sub-resources
+    reached through cached properties are made quiet the same way.
+    """
+    ns: dict[str, Any] = {}
+    for name in dir(cls):
+        attr = inspect.getattr_static(cls, name)
+        if callable(attr) and getattr(attr, "__deprecated__", None) is not None and hasattr(attr, "__wrapped__"):
+            ns[name] = attr.__wrapped__
+        elif isinstance(attr, functools.cached_property) and not name.startswith("with_"):
+            ns[name] = functools.cached_property(_quiet_getter(attr.func))
+    return type(cls.__name__, (cls,), ns) if ns else cls
+
+
+def _quiet_getter(func: Any) -> Any:
+    def get(self: Any) -> Any:
+        return _quiet(func(self))
+
+    get.__name__ = func.__name__
+    return get
+
+
+def _quiet(resource: Any) -> Any:
+    if hasattr(resource, "_client") and type(resource).__module__.startswith("openai."):
+        resource.__class__ = _quiet_class(type(resource))
+    return resource
+
+
+def _setup(client: Any, store: StoreArg, options: Options | None, *, is_async: bool) -> None:
+    http_client = client._client
+    current = getattr(http_client, "_transport", None)
+    existing = getattr(current, "app", None)
+    if isinstance(existing, App) and store is None:
+        app = existing  # a copy (with_options) shares its parent's local API
+    else:
+        app = App(_store_of(store), client, is_async=is_async, options=options)
+        if existing is not None:
+            http_client._transport = current.fallback
+    base_path = client.base_url.raw_path.decode() if hasattr(client.base_url, "raw_path") else client.base_url.path
+    client._compat_app = install(http_client, app, base_path.split("?")[0], is_async=is_async)
+
+
+class OpenAI(openai.OpenAI):
+    """``openai.OpenAI`` with a local Assistants API.
+
+    Takes the SDK's constructor arguments plus ``store``: an SQLAlchemy URL or a ``Store``
+    (default ``$COMPAT_DATABASE_URL``, else ``sqlite:///assistants.db``), and ``compat_options``.
+    """
+
+    _compat_app: App
+
+    def __init__(self, *args: Any, store: StoreArg = None, compat_options: Options | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        _setup(self, store, compat_options, is_async=False)
+
+    @functools.cached_property
+    def beta(self) -> Any:  # type: ignore[override]
+        return _quiet(openai.OpenAI.beta.func(self))  # type: ignore[attr-defined]
+
+    @property
+    def compat_store(self) -> Store:
+        """The store holding this client's assistants, threads and runs."""
+        return self._compat_app.store
+
+    def copy(self, *args: Any, **kwargs: Any) -> Any:  # type: ignore[override]
+        kwargs["_extra_kwargs"] = {**(kwargs.get("_extra_kwargs") or {})}
+        kwargs.setdefault("http_client", self._client)
+        return super().copy(*args, **kwargs)
+
+    with_options = copy  # type: ignore[assignment]
+
+
+class AsyncOpenAI(openai.AsyncOpenAI):
+    """``openai.AsyncOpenAI`` with a local Assistants API (same extra arguments as OpenAI)."""
+
+    _compat_app: App
+
+    def __init__(self, *args: Any, store: StoreArg = None, compat_options: Options | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        _setup(self, store, compat_options, is_async=True)
+
+    @functools.cached_property
+    def beta(self) -> Any:  # type: ignore[override]
+        return _quiet(openai.AsyncOpenAI.beta.func(self))  # type: ignore[attr-defined]
+
+    @property
+    def compat_store(self) -> Store:
+        return self._compat_app.store
+
+    def copy(self, *args: Any, **kwargs: Any) -> Any:  # type: ignore[override]
+        kwargs["_extra_kwargs"] = {**(kwargs.get("_extra_kwargs") or {})}
+        kwargs.setdefault("http_client", self._client)
+        return super().copy(*args, **kwargs)
+
+    with_options = copy  # type: ignore[assignment]
+
+
+def wrap(client: openai.OpenAI | openai.AsyncOpenAI, store: StoreArg = None) -> Any:
+    """A drop-in client with ``client``'s settings (key, base URL, organization, project,
+    headers, timeout, retries) sharing its HTTP client, whose transport becomes the
+    pass-through for everything that is not an Assistants route."""
+    cls = AsyncOpenAI if isinstance(client, openai.AsyncOpenAI) else OpenAI
+    return cls(
+        api_key=client.api_key,
+        organization=client.organization,
+        project=client.project,
+        base_url=client.base_url,
+        timeout=client.timeout,
+        max_retries=client.max_retries,
+        default_headers=client._custom_headers,
+        default_query=client._custom_query,
+        http_client=client._client,
+        store=store,
+    )

@@ -1,0 +1,108 @@
+"""What endpoints share: loading or 404, path-id checks, list pages, upstream helpers.
+
+Imports: store, compat._params, compat._objects, compat._errors.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, Literal
+
+from store import Repo
+
+from .. import _objects, _params
+from .._errors import ApiError, not_found
+
+if TYPE_CHECKING:
+    from .._app import App
+    from .._wire import LocalRequest
+
+Obj = dict[str, Any]
+
+_NAMES = {
+    "assistant": "assistant",
+    "thread": "thread",
+    "message": "message",
+    "run": "run",
+    "step": "run step",
+}
+_PREFIX = {"assistant": "asst", "thread": "thread", "message": "msg", "run": "run", "step": "step"}
+
+
+def check_ids(**ids: str) -> None:
+    """400 for a path id without its prefix (``thread_id='undefined'``), like the real API."""
+    for param, value in ids.items():
+        kind = param[: -len("_id")]
+        _params.check_id(value, _PREFIX[kind], param)
+
+
+def get_or_404(repo: Repo, kind: Literal["assistant", "thread", "message", "run", "step"], id_: str, **scope: str) -> Obj:
+    """The stored object, or 404 ``No <kind> found with id '<id>'.`` (also when it belongs
+    to another thread or run)."""
+    obj = repo.get(kind, id_)
+    if obj is None or any(obj.get(k) != v for k, v in scope.items()):
+        raise not_found(_NAMES[kind], id_)
+    return obj
+
+
+def list_page(
+    app: App,
+    req: LocalRequest,
+    kind: Literal["assistant", "message", "run", "step"],
+    *,
+    allow_run_id: bool = False,
+    allow_include: bool = False,
+    **scope: str,
+) -> tuple[Obj, Obj]:
+    """``(list envelope, validated query)`` for a cursor-paginated list endpoint."""
+    q = _params.list_query(req.query(), allow_run_id=allow_run_id, allow_include=allow_include)
+    with app.store.read() as repo:
+        if "thread_id" in scope:
+            get_or_404(repo, "thread", scope["thread_id"])
+        if "run_id" in scope and kind == "step":
+            get_or_404(repo, "run", scope["run_id"], thread_id=scope["thread_id"])
+        run_filter = q.get("run_id") if kind == "message" else scope.get("run_id")
+        page = repo.page(
+            kind,
+            limit=q["limit"],
+            order=q["order"],
+            after=q.get("after"),
+            before=q.get("before"),
+            thread_id=scope.get("thread_id"),
+            run_id=run_filter,
+        )
+    return _objects.page(page.data, page.has_more), q
+
+
+def upstream(app: App, fn: Any) -> Any:
+    """Call the user's client for a pass-through resource; its API errors keep their body."""
+    import openai
+
+    try:
+        return app.call_upstream(fn)
+    except openai.APIStatusError as exc:
+        body = exc.body if isinstance(exc.body, dict) else {}
+        raise ApiError(
+            exc.status_code,
+            exc.message,
+            type=str(body.get("type") or "invalid_request_error"),
+            param=body.get("param"),
+            code=body.get("code"),
+        ) from None
+    except openai.APIError as exc:
+        raise ApiError(500, f"Could not reach the upstream API: {exc.message}", type="server_error") from None
+
+
+def resolve_vector_stores(app: App, resources: Obj | None) -> Obj | None:
+    """Replace the create-only ``file_search.vector_stores`` helper by a real vector store id."""
+    if not resources or not (resources.get("file_search") or {}).get("vector_stores"):
+        return resources
+    out = dict(resources)
+    fs = dict(out["file_search"])
+    ids = list(fs.get("vector_store_ids") or [])
+    for spec in fs.pop("vector_stores"):
+        kwargs = {k: v for k, v in spec.items() if k in ("file_ids", "chunking_strategy", "metadata") and v is not None}
+        vs = upstream(app, lambda c, kw=kwargs: c.vector_stores.create(**kw))
+        ids.append(vs.id)
+    fs["vector_store_ids"] = ids
+    out["file_search"] = fs
+    return out

@@ -1,0 +1,54 @@
+"""/assistants: create, list, retrieve, update, delete. Imports: store, compat internals."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from .. import _objects, _params
+from .._ids import new_id, now_ns
+from .._errors import not_found
+from ._common import check_ids, get_or_404, list_page, resolve_vector_stores
+
+if TYPE_CHECKING:
+    from .._app import App
+    from .._wire import LocalRequest
+
+Obj = dict[str, Any]
+
+
+def create(app: App, req: LocalRequest) -> Obj:
+    p = _params.assistant_create(req.json())
+    if "tool_resources" in p:
+        p["tool_resources"] = resolve_vector_stores(app, p["tool_resources"])
+    ord_ = now_ns()
+    obj = _objects.assistant(new_id("asst"), ord_ // 10**9, p)
+    with app.store.write() as repo:
+        repo.insert("assistant", obj, ord=ord_)
+    return obj
+
+
+def list_(app: App, req: LocalRequest) -> Obj:
+    return list_page(app, req, "assistant")[0]
+
+
+def retrieve(app: App, req: LocalRequest, assistant_id: str) -> Obj:
+    check_ids(assistant_id=assistant_id)
+    with app.store.read() as repo:
+        return get_or_404(repo, "assistant", assistant_id)
+
+
+def update(app: App, req: LocalRequest, assistant_id: str) -> Obj:
+    check_ids(assistant_id=assistant_id)
+    p = _params.assistant_update(req.json())
+    with app.store.write() as repo:
+        obj = _objects.update_assistant(get_or_404(repo, "assistant", assistant_id), p)
+        repo.save("assistant", obj)
+    return obj
+
+
+def delete(app: App, req: LocalRequest, assistant_id: str) -> Obj:
+    check_ids(assistant_id=assistant_id)
+    with app.store.write() as repo:
+        if not repo.delete("assistant", assistant_id):
+            raise not_found("assistant", assistant_id)
+    return _objects.deleted(assistant_id, "assistant.deleted")

@@ -1,0 +1,116 @@
+"""/threads/{thread_id}/messages: create, list, retrieve, update, delete.
+
+Imports: store, compat internals.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from .. import _objects, _params
+from .._errors import invalid, not_found
+from .._ids import new_id, now_ns
+from ._common import check_ids, get_or_404, list_page, upstream
+from .lifecycle import expire_overdue
+
+if TYPE_CHECKING:
+    from .._app import App
+    from .._wire import LocalRequest
+
+Obj = dict[str, Any]
+
+
+def build_message(thread_id: str, ord_: int, p: Obj) -> Obj:
+    """A user/API-created message from validated create params."""
+    return _objects.message(new_id("msg"), ord_ // 10**9, thread_id, p)
+
+
+def attach_file_search(app: App, thread: Obj, messages: list[Obj]) -> bool:
+    """Put ``file_search`` attachments into the thread's vector store (created on first use,
+    as the real API did). Returns True when the thread's tool_resources changed."""
+    files = [
+        a["file_id"]
+        for m in messages
+        for a in m["attachments"]
+        if any(t["type"] == "file_search" for t in a["tools"])
+    ]
+    if not files:
+        return False
+    fs = thread["tool_resources"].setdefault("file_search", {"vector_store_ids": []})
+    if fs.get("vector_store_ids"):
+        vs_id = fs["vector_store_ids"][0]
+        for fid in files:
+            upstream(app, lambda c, f=fid: c.vector_stores.files.create(vector_store_id=vs_id, file_id=f))
+        return False
+    vs = upstream(
+        app,
+        lambda c: c.vector_stores.create(
+            file_ids=files,
+            expires_after={"anchor": "last_active_at", "days": 7},
+            metadata={"thread_id": thread["id"]},
+        ),
+    )
+    fs["vector_store_ids"] = [vs.id]
+    return True
+
+
+def _busy(thread_id: str, run_id: str) -> Exception:
+    return invalid(f"Can't add messages to {thread_id} while a run {run_id} is active.")
+
+
+def create(app: App, req: LocalRequest, thread_id: str) -> Obj:
+    check_ids(thread_id=thread_id)
+    p = _params.message_create(req.json())
+    now = app.now()
+    with app.store.write() as repo:
+        thread = get_or_404(repo, "thread", thread_id)
+        expire_overdue(app, repo, now, thread_id=thread_id)
+        active = repo.active_run(thread_id)
+    if active is not None:
+        raise _busy(thread_id, active["id"])
+    ord_ = now_ns()
+    msg = build_message(thread_id, ord_, p)
+    changed = attach_file_search(app, thread, [msg])  # upstream: outside any transaction
+    with app.store.write() as repo:
+        if repo.lock_thread(thread_id) is None:
+            raise not_found("thread", thread_id)
+        active = repo.active_run(thread_id)
+        if active is not None:
+            raise _busy(thread_id, active["id"])
+        repo.insert("message", msg, ord=ord_)
+        if changed:
+            repo.save("thread", thread)
+    return msg
+
+
+def list_(app: App, req: LocalRequest, thread_id: str) -> Obj:
+    check_ids(thread_id=thread_id)
+    return list_page(app, req, "message", allow_run_id=True, thread_id=thread_id)[0]
+
+
+def retrieve(app: App, req: LocalRequest, thread_id: str, message_id: str) -> Obj:
+    check_ids(thread_id=thread_id, message_id=message_id)
+    with app.store.read() as repo:
+        get_or_404(repo, "thread", thread_id)
+        return get_or_404(repo, "message", message_id, thread_id=thread_id)
+
+
+def update(app: App, req: LocalRequest, thread_id: str, message_id: str) -> Obj:
+    check_ids(thread_id=thread_id, message_id=message_id)
+    p = _params.message_update(req.json())
+    with app.store.write() as repo:
+        get_or_404(repo, "thread", thread_id)
+        msg = get_or_404(repo, "message", message_id, thread_id=thread_id)
+        if "metadata" in p:
+            msg["metadata"] = p["metadata"] or {}
+        repo.save("message", msg)
+    return msg
+
+
+def delete(app: App, req: LocalRequest, thread_id: str, message_id: str) -> Obj:
+    check_ids(thread_id=thread_id, message_id=message_id)
+    with app.store.write() as repo:
+        get_or_404(repo, "thread", thread_id)
+        get_or_404(repo, "message", message_id, thread_id=thread_id)
+        repo.delete("message", message_id)
+    return _objects.deleted(message_id, "thread.message.deleted")

@@ -1,0 +1,214 @@
+"""Runs: create (and create_and_run), list, retrieve (with the poll-helper wait), update,
+cancel, submit_tool_outputs. Streaming variants answer server-sent events from a Feed.
+
+Imports: store, compat internals.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import TYPE_CHECKING, Any
+
+from store import ActiveRunConflict
+
+from .. import _objects, _params
+from .._engine.feed import Feed
+from .._errors import invalid
+from .._ids import new_id, now_ns
+from .._wire import LocalResponse, json_response
+from ._common import check_ids, get_or_404, list_page
+from .lifecycle import accept_tool_outputs, cancel as cancel_run, expire_overdue
+from .messages import build_message
+from .threads import create_thread, store_thread
+
+if TYPE_CHECKING:
+    from .._app import App
+    from .._wire import LocalRequest
+
+Obj = dict[str, Any]
+
+POLL_STOP = ("requires_action", "cancelled", "completed", "failed", "expired", "incomplete")
+POLL_AFTER_MS = "50"
+_SSE_HEADERS = [("content-type", "text/event-stream; charset=utf-8"), ("cache-control", "no-cache")]
+
+
+def _busy(thread_id: str, run_id: str | None) -> Exception:
+    return invalid(f"Thread {thread_id} already has an active run {run_id}.")
+
+
+def effective_config(assistant: Obj, p: Obj) -> tuple[Obj, Obj]:
+    """``(run settings, private state)``: run params over the assistant's, defaults last."""
+
+    def pick(key: str, default: Any) -> Any:
+        if p.get(key) is not None:
+            return p[key]
+        value = assistant.get(key)
+        return default if value is None else value
+
+    instructions = p["instructions"] if p.get("instructions") is not None else assistant.get("instructions") or ""
+    if p.get("additional_instructions"):
+        instructions = f"{instructions}\n\n{p['additional_instructions']}" if instructions else p["additional_instructions"]
+    tools = _objects.normalize_tools(p["tools"]) if p.get("tools") is not None else assistant.get("tools") or []
+    cfg = {
+        "model": p.get("model") or assistant["model"],
+        "instructions": instructions,
+        "tools": tools,
+        "metadata": p.get("metadata") or {},
+        "temperature": float(pick("temperature", 1.0)),
+        "top_p": float(pick("top_p", 1.0)),
+        "max_prompt_tokens": p.get("max_prompt_tokens"),
+        "max_completion_tokens": p.get("max_completion_tokens"),
+        "truncation_strategy": p.get("truncation_strategy") or {"type": "auto", "last_messages": None},
+        "response_format": pick("response_format", "auto"),
+        "tool_choice": p.get("tool_choice") or "auto",
+        "parallel_tool_calls": p["parallel_tool_calls"] if p.get("parallel_tool_calls") is not None else True,
+        "reasoning_effort": pick("reasoning_effort", None),
+    }
+    if "last_messages" not in cfg["truncation_strategy"]:
+        cfg["truncation_strategy"] = {**cfg["truncation_strategy"], "last_messages": None}
+    state: Obj = {}
+    # Sampling params go upstream only when someone set them (reasoning models reject them).
+    for key in ("temperature", "top_p"):
+        if p.get(key) is not None:
+            state[key] = p[key]
+        elif assistant.get(key) not in (None, 1.0):
+            state[key] = assistant[key]
+    return cfg, state
+
+
+def _start(app: App, run: Obj, *, stream: bool, prelude: list[tuple[str, Obj]]) -> Obj | LocalResponse:
+    if not stream:
+        app.start_run(run["id"], None)
+        return run
+    feed = Feed()
+    for event, data in prelude:
+        feed.publish(event, data)
+    app.start_run(run["id"], feed)
+    return LocalResponse(200, list(_SSE_HEADERS), stream=feed.reader())
+
+
+def _new_run(app: App, repo: Any, thread_id: str, assistant: Obj, p: Obj, include: list[str], extra_state: Obj) -> Obj:
+    cfg, state = effective_config(assistant, p)
+    state.update(extra_state)
+    state["include_content"] = bool(include)
+    ord_ = now_ns()
+    run = _objects.run(new_id("run"), ord_ // 10**9, thread_id, assistant["id"], cfg)
+    try:
+        repo.insert("run", run, ord=ord_, state=state)
+    except ActiveRunConflict as exc:
+        raise _busy(thread_id, exc.run_id) from None
+    return run
+
+
+def create(app: App, req: LocalRequest, thread_id: str) -> Obj | LocalResponse:
+    check_ids(thread_id=thread_id)
+    p = _params.run_create(req.json())
+    include = _params.include_query(req.query())
+    now = app.now()
+    with app.store.write() as repo:
+        if repo.lock_thread(thread_id) is None:
+            get_or_404(repo, "thread", thread_id)
+        assistant = get_or_404(repo, "assistant", p["assistant_id"])
+        expire_overdue(app, repo, now, thread_id=thread_id)
+        active = repo.active_run(thread_id)
+        if active is not None:
+            raise _busy(thread_id, active["id"])
+        extra = [(build_message(thread_id, o, m), o) for m in p.get("additional_messages") or [] for o in [now_ns()]]
+        repo.insert_many("message", extra)
+        run = _new_run(app, repo, thread_id, assistant, p, include, {})
+    return _start(app, run, stream=bool(p.get("stream")), prelude=[("thread.run.created", run), ("thread.run.queued", run)])
+
+
+def create_thread_and_run(app: App, req: LocalRequest) -> Obj | LocalResponse:
+    p = _params.thread_create_and_run(req.json())
+    with app.store.read() as repo:
+        assistant = get_or_404(repo, "assistant", p["assistant_id"])
+    thread, thread_ord, msgs = create_thread(app, dict(p.get("thread") or {}))
+    extra_state = {"tool_resources": _objects.normalize_resources(p.get("tool_resources"))}
+    with app.store.write() as repo:
+        store_thread(repo, thread, thread_ord, msgs)
+        run = _new_run(app, repo, thread["id"], assistant, p, [], extra_state)
+    prelude = [("thread.created", thread), ("thread.run.created", run), ("thread.run.queued", run)]
+    return _start(app, run, stream=bool(p.get("stream")), prelude=prelude)
+
+
+def list_(app: App, req: LocalRequest, thread_id: str) -> Obj:
+    check_ids(thread_id=thread_id)
+    with app.store.write() as repo:
+        expire_overdue(app, repo, app.now(), thread_id=thread_id)
+    return list_page(app, req, "run", thread_id=thread_id)[0]
+
+
+def _read_run(app: App, thread_id: str, run_id: str) -> Obj:
+    with app.store.read() as repo:
+        get_or_404(repo, "thread", thread_id)
+        run = get_or_404(repo, "run", run_id, thread_id=thread_id)
+    if run["status"] in POLL_STOP or (run.get("expires_at") or 0) >= app.now():
+        return run
+    with app.store.write() as repo:
+        expire_overdue(app, repo, app.now(), thread_id=thread_id)
+        return get_or_404(repo, "run", run_id, thread_id=thread_id)
+
+
+def retrieve(app: App, req: LocalRequest, thread_id: str, run_id: str) -> LocalResponse:
+    check_ids(thread_id=thread_id, run_id=run_id)
+    version = app.watch.version(run_id)
+    run = _read_run(app, thread_id, run_id)
+    if req.headers.get("x-stainless-poll-helper") == "true" and run["status"] not in POLL_STOP:
+        # The SDK's poll helper: answer when the run needs the caller, not on a fixed tick.
+        limit = app.options.poll_wait
+        if req.timeout:
+            limit = min(limit, req.timeout / 2)
+        deadline = time.monotonic() + limit
+        while run["status"] not in POLL_STOP and time.monotonic() < deadline:
+            # Woken at once by this process's drivers; re-read the database now and then
+            # for runs that another process is executing.
+            app.watch.wait(run_id, version, min(0.1, max(0.0, deadline - time.monotonic())))
+            version = app.watch.version(run_id)
+            run = _read_run(app, thread_id, run_id)
+    return json_response(run, headers=[("openai-poll-after-ms", POLL_AFTER_MS)])
+
+
+def update(app: App, req: LocalRequest, thread_id: str, run_id: str) -> Obj:
+    check_ids(thread_id=thread_id, run_id=run_id)
+    p = _params.run_update(req.json())
+    with app.store.write() as repo:
+        get_or_404(repo, "thread", thread_id)
+        found = repo.get_with_state("run", run_id)
+        if found is None or found[0]["thread_id"] != thread_id:
+            get_or_404(repo, "run", run_id, thread_id=thread_id)
+            raise AssertionError  # unreachable: get_or_404 raised
+        run = found[0]
+        if "metadata" in p:
+            run["metadata"] = p["metadata"] or {}
+        # Only metadata changes: a conditional update keeps a concurrent transition intact.
+        if not repo.transition_run(run, from_statuses=(run["status"],)):
+            raise invalid("The run changed while it was being updated; try again.")
+    return run
+
+
+def cancel(app: App, req: LocalRequest, thread_id: str, run_id: str) -> Obj:
+    check_ids(thread_id=thread_id, run_id=run_id)
+    now = app.now()
+    with app.store.write() as repo:
+        get_or_404(repo, "thread", thread_id)
+        expire_overdue(app, repo, now, thread_id=thread_id)
+        run = get_or_404(repo, "run", run_id, thread_id=thread_id)
+        out = cancel_run(app, repo, run, now)
+    app.watch.notify(run_id)
+    return out
+
+
+def submit_tool_outputs(app: App, req: LocalRequest, thread_id: str, run_id: str) -> Obj | LocalResponse:
+    check_ids(thread_id=thread_id, run_id=run_id)
+    p = _params.submit_tool_outputs(req.json())
+    now = app.now()
+    with app.store.write() as repo:
+        get_or_404(repo, "thread", thread_id)
+        expire_overdue(app, repo, now, thread_id=thread_id)
+        get_or_404(repo, "run", run_id, thread_id=thread_id)
+        found = repo.get_with_state("run", run_id)
+        assert found is not None
+        run, events = accept_tool_outputs(repo, found[0], found[1], p["tool_outputs"], now)
+    app.watch.notify(run_id)
+    return _start(app, run, stream=bool(p.get("stream")), prelude=[(e.event, e.data) for e in events])

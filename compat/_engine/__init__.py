@@ -1,0 +1,1 @@
+"""The run engine: a sans-IO RunMachine per execution segment, driven by thin drivers."""

@@ -1,0 +1,80 @@
+"""Gather what one Responses call needs from the store into a TurnInput.
+
+Imports: store (Repo), compat._translate types.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from store import Repo
+
+from .._translate.request import TurnInput
+
+if TYPE_CHECKING:
+    from .._app import Options
+
+Obj = dict[str, Any]
+
+
+def _merge(*lists: list[str]) -> list[str]:
+    out: list[str] = []
+    for lst in lists:
+        for x in lst:
+            if x not in out:
+                out.append(x)
+    return out
+
+
+def _resource_ids(res: Obj | None, tool: str, key: str) -> list[str]:
+    return list(((res or {}).get(tool) or {}).get(key) or [])
+
+
+def build_turn_input(repo: Repo, run: Obj, state: Obj, options: Options) -> TurnInput:
+    """The effective settings, merged tool resources and thread history of a run's turn."""
+    thread = repo.get("thread", run["thread_id"]) or {}
+    assistant = repo.get("assistant", run["assistant_id"]) or {}
+    history = repo.history(run["thread_id"])
+    attached = [
+        a["file_id"]
+        for m in history
+        if m.get("object") == "thread.message"
+        for a in m.get("attachments") or []
+        if any(t.get("type") == "code_interpreter" for t in a.get("tools") or [])
+    ]
+    run_res = state.get("tool_resources")
+    ci = _merge(
+        _resource_ids(assistant.get("tool_resources"), "code_interpreter", "file_ids"),
+        _resource_ids(thread.get("tool_resources"), "code_interpreter", "file_ids"),
+        _resource_ids(run_res, "code_interpreter", "file_ids"),
+        attached,
+    )
+    vs = _merge(
+        _resource_ids(assistant.get("tool_resources"), "file_search", "vector_store_ids"),
+        _resource_ids(thread.get("tool_resources"), "file_search", "vector_store_ids"),
+        _resource_ids(run_res, "file_search", "vector_store_ids"),
+    )
+    return {
+        "model": run["model"],
+        "instructions": run.get("instructions") or "",
+        "tools": run.get("tools") or [],
+        "tool_choice": run.get("tool_choice"),
+        "parallel_tool_calls": bool(run.get("parallel_tool_calls", True)),
+        "response_format": run.get("response_format"),
+        "temperature": state.get("temperature"),
+        "top_p": state.get("top_p"),
+        "reasoning_effort": run.get("reasoning_effort"),
+        "max_prompt_tokens": run.get("max_prompt_tokens"),
+        "max_completion_tokens": run.get("max_completion_tokens"),
+        "truncation_strategy": run.get("truncation_strategy"),
+        "metadata": run.get("metadata") or None,
+        "code_interpreter_file_ids": ci,
+        "file_search_vector_store_ids": vs,
+        "history": history,
+        "first_turn": not state.get("response_ids"),
+        "prompt_tokens_used": int(state.get("prompt_tokens", 0)),
+        "completion_tokens_used": int(state.get("completion_tokens", 0)),
+        "store": options.upstream_store,
+        "previous_response_id": None,
+        "previous_response_ord": None,
+    }

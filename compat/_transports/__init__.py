@@ -1,0 +1,50 @@
+"""Transports that answer the Assistants routes in process and pass the rest through.
+
+One adapter serves both HTTP libraries: ``httpx`` (openai 1.x / 2.x) and ``httpx2``
+(openai 3.x) share the transport API, so the classes are built per library module.
+Imports: httpx / httpx2 (whichever the SDK's client uses), compat._wire.
+"""
+
+from __future__ import annotations
+
+import importlib
+from functools import lru_cache
+from types import ModuleType
+from typing import Any
+
+from ._adapter import build_transports
+
+__all__ = ["install", "library_of"]
+
+
+def library_of(http_client: Any) -> ModuleType:
+    """The HTTP library module (httpx or httpx2) an SDK http client belongs to."""
+    for cls in type(http_client).__mro__:
+        root = cls.__module__.split(".")[0]
+        if root in ("httpx", "httpx2"):
+            return importlib.import_module(root)
+    raise TypeError(f"not an httpx or httpx2 client: {http_client!r}")
+
+
+@lru_cache(maxsize=None)
+def _classes(lib_name: str) -> tuple[type, type]:
+    return build_transports(importlib.import_module(lib_name))
+
+
+def install(http_client: Any, app: Any, base_path: str, *, is_async: bool) -> Any:
+    """Wrap ``http_client``'s transports so local paths reach ``app``; returns the app in use.
+
+    Wrapping is idempotent: a client whose transport is already local keeps its app.
+    """
+    lib = library_of(http_client)
+    sync_cls, async_cls = _classes(lib.__name__)
+    cls = async_cls if is_async else sync_cls
+    current = http_client._transport
+    if isinstance(current, cls):
+        return current.app
+    http_client._transport = cls(app, current, base_path)
+    # Proxy mounts pick a transport by scheme/host only; wrap them too so every path is seen.
+    for pattern, transport in list(http_client._mounts.items()):
+        if transport is not None and not isinstance(transport, cls):
+            http_client._mounts[pattern] = cls(app, transport, base_path)
+    return app

@@ -1,0 +1,84 @@
+"""Persistence for assistants-compat: typed tables, a repository, short transactions.
+
+Only this package talks to the database. ``open_store(url)`` returns a ``Store``;
+``with store.write() as repo:`` is one transaction (``read()`` for read-only work).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from sqlalchemy import Engine
+
+from ._db import create_schema, make_engine, transaction
+from ._errors import ActiveRunConflict, SchemaVersionError, StoreError
+from ._paging import Page
+from ._repo import Kind, Repo
+from ._tables import ACTIVE_RUN_STATUSES, SCHEMA_VERSION
+
+__all__ = [
+    "ACTIVE_RUN_STATUSES",
+    "DEFAULT_URL",
+    "SCHEMA_VERSION",
+    "ActiveRunConflict",
+    "Kind",
+    "Page",
+    "Repo",
+    "SchemaVersionError",
+    "Store",
+    "StoreError",
+    "open_store",
+    "resolve_url",
+]
+
+DEFAULT_URL = "sqlite:///assistants.db"
+
+
+class Store:
+    """A database holding the local Assistants objects; safe to share between threads."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.engine: Engine = make_engine(url)
+        create_schema(self.engine)
+
+    @property
+    def dialect(self) -> str:
+        return self.engine.dialect.name
+
+    @contextmanager
+    def read(self) -> Iterator[Repo]:
+        """A read-only transaction."""
+        with transaction(self.engine, write=False) as conn:
+            yield Repo(conn)
+
+    @contextmanager
+    def write(self) -> Iterator[Repo]:
+        """A write transaction: commits on success, rolls everything back on error."""
+        with transaction(self.engine, write=True) as conn:
+            yield Repo(conn)
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    def __repr__(self) -> str:
+        return f"Store({self.engine.url.render_as_string(hide_password=True)!r})"
+
+
+def resolve_url(url: str | None = None) -> str:
+    """``url``, else ``$COMPAT_DATABASE_URL``, else ``sqlite:///assistants.db`` (cwd)."""
+    return url or os.environ.get("COMPAT_DATABASE_URL") or DEFAULT_URL
+
+
+_open: dict[str, Store] = {}
+
+
+def open_store(url: str | None = None) -> Store:
+    """The process-wide ``Store`` for a URL (one engine and pool per database)."""
+    url = resolve_url(url)
+    store = _open.get(url)
+    if store is None:
+        store = _open[url] = Store(url)
+    return store

@@ -1,0 +1,84 @@
+"""Engines from URLs: SQLite (WAL, busy timeout, BEGIN IMMEDIATE for writes) and PostgreSQL.
+
+Imports: sqlalchemy, sqlmodel, own modules.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from sqlalchemy import Connection, Engine, create_engine, event, select
+from sqlalchemy.pool import StaticPool
+from sqlmodel import SQLModel
+
+from ._errors import SchemaVersionError
+from ._tables import SCHEMA_VERSION, Meta
+
+_write_intent = threading.local()
+
+
+def make_engine(url: str) -> Engine:
+    """Create an engine for ``url`` with the settings each backend needs."""
+    if url.startswith("postgresql://"):
+        url = "postgresql+psycopg://" + url[len("postgresql://") :]
+    if url.startswith("sqlite"):
+        memory = url in ("sqlite://", "sqlite:///:memory:")
+        kwargs: dict[str, Any] = {"connect_args": {"check_same_thread": False, "timeout": 30}}
+        if memory:
+            kwargs["poolclass"] = StaticPool
+        engine = create_engine(url, **kwargs)
+
+        @event.listens_for(engine, "connect")
+        def _on_connect(dbapi_conn: Any, _record: Any) -> None:
+            # Take transaction control from pysqlite so writes can BEGIN IMMEDIATE:
+            # a writer then waits for the lock up front instead of failing on upgrade.
+            dbapi_conn.isolation_level = None
+            cur = dbapi_conn.cursor()
+            if not memory:
+                cur.execute("PRAGMA journal_mode=WAL")
+                cur.execute("PRAGMA synchronous=NORMAL")
+            cur.execute("PRAGMA busy_timeout=30000")
+            cur.execute("PRAGMA foreign_keys=ON")
+            cur.close()
+
+        @event.listens_for(engine, "begin")
+        def _on_begin(conn: Connection) -> None:
+            write = getattr(_write_intent, "on", False)
+            conn.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
+
+        return engine
+    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
+
+
+@contextmanager
+def transaction(engine: Engine, *, write: bool) -> Iterator[Connection]:
+    """One short transaction; commits on success, rolls back on any error."""
+    _write_intent.on = write
+    try:
+        with engine.begin() as conn:
+            _write_intent.on = False
+            yield conn
+    finally:
+        _write_intent.on = False
+
+
+def create_schema(engine: Engine) -> None:
+    """Create the tables if missing and record (or check) the schema version."""
+    SQLModel.metadata.create_all(engine, tables=[t.__table__ for t in _all_tables()])  # type: ignore[attr-defined]
+    with transaction(engine, write=True) as conn:
+        row = conn.execute(select(Meta.value).where(Meta.key == "schema_version")).first()  # type: ignore[arg-type]
+        if row is None:
+            conn.execute(Meta.__table__.insert().values(key="schema_version", value=str(SCHEMA_VERSION)))  # type: ignore[attr-defined]
+        elif int(row[0]) > SCHEMA_VERSION:
+            raise SchemaVersionError(
+                f"database schema version {row[0]} is newer than this code ({SCHEMA_VERSION})"
+            )
+
+
+def _all_tables() -> list[type[SQLModel]]:
+    from ._tables import TABLES
+
+    return [Meta, *TABLES.values()]

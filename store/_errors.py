@@ -1,0 +1,20 @@
+"""Store errors: what callers above the store may catch. Imports: stdlib only."""
+
+from __future__ import annotations
+
+
+class StoreError(Exception):
+    """Base class of errors raised by the store."""
+
+
+class ActiveRunConflict(StoreError):
+    """The thread already has an active run (the database's partial unique index said so)."""
+
+    def __init__(self, thread_id: str, run_id: str | None) -> None:
+        super().__init__(thread_id, run_id)
+        self.thread_id = thread_id
+        self.run_id = run_id
+
+
+class SchemaVersionError(StoreError):
+    """The database was written by a newer schema than this code knows."""

@@ -1,0 +1,107 @@
+"""SQLModel rows for assistants, threads, messages, runs and run steps.
+
+Each row keeps the object's wire JSON in ``body`` and copies out the columns the
+store queries and constrains (ids, thread/run keys, status, order).
+Imports: sqlmodel / sqlalchemy only.
+"""
+
+from typing import Any
+
+from sqlalchemy import JSON, BigInteger, Column, Index, String, text
+from sqlmodel import Field, SQLModel
+
+SCHEMA_VERSION = 1
+
+#: Statuses of a run that still holds its thread (the real API's "active run").
+ACTIVE_RUN_STATUSES = ("queued", "in_progress", "requires_action", "cancelling")
+_ACTIVE_SQL = "status IN ('queued', 'in_progress', 'requires_action', 'cancelling')"
+
+
+class Meta(SQLModel, table=True):
+    """Key/value facts about the database itself (``schema_version``)."""
+
+    __tablename__ = "compat_meta"
+    key: str = Field(primary_key=True, max_length=64)
+    value: str
+
+
+class AssistantRow(SQLModel, table=True):
+    __tablename__ = "compat_assistant"
+    seq: int | None = Field(default=None, primary_key=True)
+    id: str = Field(sa_column=Column(String(64), unique=True, nullable=False))
+    ord: int = Field(sa_column=Column(BigInteger, nullable=False, index=True))
+    body: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
+
+
+class ThreadRow(SQLModel, table=True):
+    __tablename__ = "compat_thread"
+    seq: int | None = Field(default=None, primary_key=True)
+    id: str = Field(sa_column=Column(String(64), unique=True, nullable=False))
+    ord: int = Field(sa_column=Column(BigInteger, nullable=False))
+    body: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
+    #: private per-thread state (e.g. the last upstream response id for chaining)
+    state: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+
+
+class MessageRow(SQLModel, table=True):
+    __tablename__ = "compat_message"
+    __table_args__ = (Index("ix_compat_message_thread_ord", "thread_id", "ord", "seq"),)
+    seq: int | None = Field(default=None, primary_key=True)
+    id: str = Field(sa_column=Column(String(64), unique=True, nullable=False))
+    thread_id: str = Field(sa_column=Column(String(64), nullable=False))
+    run_id: str | None = Field(default=None, sa_column=Column(String(64), nullable=True))
+    ord: int = Field(sa_column=Column(BigInteger, nullable=False))
+    body: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
+
+
+class RunRow(SQLModel, table=True):
+    __tablename__ = "compat_run"
+    __table_args__ = (
+        Index("ix_compat_run_thread_ord", "thread_id", "ord", "seq"),
+        # One active run per thread, enforced by the database for every process sharing it.
+        Index(
+            "ux_compat_run_active",
+            "thread_id",
+            unique=True,
+            sqlite_where=text(_ACTIVE_SQL),
+            postgresql_where=text(_ACTIVE_SQL),
+        ),
+        Index(
+            "ix_compat_run_active_expiry",
+            "expires_at",
+            sqlite_where=text(_ACTIVE_SQL),
+            postgresql_where=text(_ACTIVE_SQL),
+        ),
+    )
+    seq: int | None = Field(default=None, primary_key=True)
+    id: str = Field(sa_column=Column(String(64), unique=True, nullable=False))
+    thread_id: str = Field(sa_column=Column(String(64), nullable=False))
+    status: str = Field(sa_column=Column(String(32), nullable=False))
+    expires_at: int | None = Field(default=None, sa_column=Column(BigInteger, nullable=True))
+    ord: int = Field(sa_column=Column(BigInteger, nullable=False))
+    body: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
+    #: private engine bookkeeping (effective config, usage per turn, upstream ids)
+    state: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+
+
+class StepRow(SQLModel, table=True):
+    __tablename__ = "compat_step"
+    __table_args__ = (
+        Index("ix_compat_step_run_ord", "run_id", "ord", "seq"),
+        Index("ix_compat_step_thread_ord", "thread_id", "ord", "seq"),
+    )
+    seq: int | None = Field(default=None, primary_key=True)
+    id: str = Field(sa_column=Column(String(64), unique=True, nullable=False))
+    thread_id: str = Field(sa_column=Column(String(64), nullable=False))
+    run_id: str = Field(sa_column=Column(String(64), nullable=False))
+    ord: int = Field(sa_column=Column(BigInteger, nullable=False))
+    body: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
+
+
+TABLES: dict[str, type[SQLModel]] = {
+    "assistant": AssistantRow,
+    "thread": ThreadRow,
+    "message": MessageRow,
+    "run": RunRow,
+    "step": StepRow,
+}
