@@ -37,11 +37,21 @@ def _quiet_class(cls: type) -> type:
     ns: dict[str, Any] = {}
     for name in dir(cls):
         attr = inspect.getattr_static(cls, name)
-        if callable(attr) and getattr(attr, "__deprecated__", None) is not None and hasattr(attr, "__wrapped__"):
-            ns[name] = attr.__wrapped__
+        impl = _undeprecated(attr)
+        if impl is not None:
+            ns[name] = impl
         elif isinstance(attr, functools.cached_property) and not name.startswith("with_"):
             ns[name] = functools.cached_property(_quiet_getter(attr.func))
     return type(cls.__name__, (cls,), ns) if ns else cls
+
+
+def _undeprecated(func: Any) -> Any:
+    """The implementation under a ``@deprecated`` wrapper anywhere in ``func``'s wrapper chain."""
+    if not callable(func) or getattr(func, "__deprecated__", None) is None:
+        return None
+    # Deprecation layers can sit above and below the SDK's own argument checker; the
+    # innermost function takes the same arguments, so unwrap all the way.
+    return inspect.unwrap(func) if hasattr(func, "__wrapped__") else None
 
 
 def _quiet_getter(func: Any) -> Any:
