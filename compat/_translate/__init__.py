@@ -1,0 +1,56 @@
+"""Pure Assistants <-> Responses translation: request building, context budgeting, tools, output.
+
+Re-exports the public names of `request`, `context`, `tools` and `output`. Imports no I/O
+(no openai, httpx, store or clock): plain dicts in, plain dicts out.
+"""
+
+from __future__ import annotations
+
+from .context import BudgetExhausted, estimate_tokens, select_history
+from .output import (
+    add_usage,
+    citation_marker,
+    code_interpreter_call_from_item,
+    file_search_call_from_item,
+    incomplete_reasons,
+    is_image_filename,
+    last_error_from_upstream,
+    message_content_from_item,
+    text_from_output_text,
+    usage_from_response,
+)
+from .request import TurnInput, strip_citation_markers, to_input_items, to_response_request
+from .tools import (
+    function_tool_call,
+    required_action_from_calls,
+    to_response_tool,
+    to_response_tool_choice,
+    to_response_tools,
+    to_text_format,
+)
+
+__all__ = [
+    "BudgetExhausted",
+    "TurnInput",
+    "add_usage",
+    "citation_marker",
+    "code_interpreter_call_from_item",
+    "estimate_tokens",
+    "file_search_call_from_item",
+    "function_tool_call",
+    "incomplete_reasons",
+    "is_image_filename",
+    "last_error_from_upstream",
+    "message_content_from_item",
+    "required_action_from_calls",
+    "select_history",
+    "strip_citation_markers",
+    "text_from_output_text",
+    "to_input_items",
+    "to_response_request",
+    "to_response_tool",
+    "to_response_tool_choice",
+    "to_response_tools",
+    "to_text_format",
+    "usage_from_response",
+]

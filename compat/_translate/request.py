@@ -1,0 +1,288 @@
+"""One run turn -> the keyword arguments of `client.responses.create` (without `stream`).
+
+Owns `TurnInput`, the thread-history -> `input` items mapping (responses-mapping §2) and the
+request assembly (§1, §3, §8, §9). Pure: plain dicts in, plain dicts out; imports no I/O
+(no openai, httpx, store or clock).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from typing import Any, TypedDict
+
+from .context import BudgetExhausted, estimate_tokens, select_history
+from .tools import to_response_tool_choice, to_response_tools, to_text_format
+
+__all__ = [
+    "MIN_OUTPUT_TOKENS",
+    "TurnInput",
+    "strip_citation_markers",
+    "to_input_items",
+    "to_response_request",
+]
+
+# Responses rejects max_output_tokens below 16.
+MIN_OUTPUT_TOKENS = 16
+
+# Citation markers such as 【4:0†source】 or 【13†source】: presentation artefacts of stored
+# assistant text, never replayed (responses-mapping §2.1).
+_CITATION_MARKER = re.compile(r"【[^【】]*†[^【】]*】")
+
+
+class TurnInput(TypedDict):
+    """Everything one Responses call of a run needs; computed by the caller."""
+
+    model: str
+    instructions: str  # effective: instructions + "\n\n" + additional_instructions
+    tools: list[dict[str, Any]]  # effective Assistants tool params
+    tool_choice: str | dict[str, Any] | None
+    parallel_tool_calls: bool
+    response_format: str | dict[str, Any] | None
+    temperature: float | None  # None: not set explicitly -> not sent
+    top_p: float | None  # None: not set explicitly -> not sent
+    reasoning_effort: str | None
+    max_prompt_tokens: int | None
+    max_completion_tokens: int | None
+    truncation_strategy: dict[str, Any] | None
+    metadata: dict[str, str] | None  # the run's metadata
+    code_interpreter_file_ids: list[str]  # assistant ∪ thread ∪ attachments
+    file_search_vector_store_ids: list[str]  # assistant ∪ thread
+    history: list[dict[str, Any]]  # thread.message and thread.run.step wire dicts, in order
+    first_turn: bool
+    prompt_tokens_used: int  # run totals of earlier turns
+    completion_tokens_used: int
+    store: bool
+    previous_response_id: str | None  # chain mode when set
+    previous_response_ord: int | None  # caller's bookkeeping for chain mode; not read here
+
+
+def strip_citation_markers(text: str) -> str:
+    """Remove `【…†…】` citation markers from stored assistant text."""
+    return _CITATION_MARKER.sub("", text)
+
+
+def _user_message(message: dict[str, Any]) -> dict[str, Any] | None:
+    parts: list[dict[str, Any]] = []
+    for block in message.get("content") or []:
+        kind = block.get("type")
+        if kind == "text":
+            parts.append({"type": "input_text", "text": (block.get("text") or {}).get("value", "")})
+        elif kind == "image_file":
+            image = block.get("image_file") or {}
+            parts.append(
+                {
+                    "type": "input_image",
+                    "file_id": image.get("file_id"),
+                    "detail": image.get("detail") or "auto",
+                }
+            )
+        elif kind == "image_url":
+            image = block.get("image_url") or {}
+            parts.append(
+                {
+                    "type": "input_image",
+                    "image_url": image.get("url"),
+                    "detail": image.get("detail") or "auto",
+                }
+            )
+    if not parts:
+        return None
+    return {"type": "message", "role": "user", "content": parts}
+
+
+def _assistant_text(message: dict[str, Any]) -> str:
+    pieces: list[str] = []
+    for block in message.get("content") or []:
+        kind = block.get("type")
+        if kind == "text":
+            piece = strip_citation_markers((block.get("text") or {}).get("value") or "")
+        elif kind == "refusal":
+            piece = block.get("refusal") or ""
+        elif kind == "image_file":
+            piece = f"[image: {(block.get('image_file') or {}).get('file_id')}]"
+        elif kind == "image_url":
+            piece = f"[image: {(block.get('image_url') or {}).get('url')}]"
+        else:
+            piece = ""
+        if piece.strip():
+            pieces.append(piece)
+    return "\n\n".join(pieces)
+
+
+def _assistant_message(message: dict[str, Any]) -> dict[str, Any] | None:
+    # string content: a list would need output_text parts (input_text is rejected there)
+    text = _assistant_text(message)
+    if not text:
+        return None
+    return {"type": "message", "role": "assistant", "content": text}
+
+
+def _step_items(step: dict[str, Any], *, chain: bool) -> list[dict[str, Any]]:
+    details = step.get("step_details") or {}
+    if step.get("type", details.get("type")) != "tool_calls":
+        return []  # message_creation: the message itself is in history
+    answered = [
+        call
+        for call in details.get("tool_calls") or []
+        if call.get("type") == "function" and (call.get("function") or {}).get("output") is not None
+    ]
+    calls = [
+        {
+            "type": "function_call",
+            "call_id": call["id"],
+            "name": call["function"].get("name"),
+            "arguments": call["function"].get("arguments") or "",
+        }
+        for call in answered
+    ]
+    outputs = [
+        {
+            "type": "function_call_output",
+            "call_id": call["id"],
+            "output": call["function"]["output"],
+        }
+        for call in answered
+    ]
+    # chain mode: the calls are part of the previous response already; only outputs are new
+    return outputs if chain else calls + outputs
+
+
+def to_input_items(
+    history: Sequence[dict[str, Any]], *, chain: bool = False
+) -> list[dict[str, Any]]:
+    """Thread history (Message and RunStep wire dicts) -> Responses `input` items, in order.
+
+    - user message: `input_text` / `input_image` parts (`detail` defaults to "auto").
+    - assistant message: one string (text blocks joined with "\\n\\n", citation markers
+      stripped, refusals as text, images as "[image: …]"); skipped when it has no text.
+    - tool_calls step: a `function_call` per answered function call, then a
+      `function_call_output` per call; calls whose `output` is None are dropped (an unmatched
+      function_call is a 400); code_interpreter / file_search calls are omitted. With
+      `chain=True` only the outputs are emitted (the calls belong to the previous response).
+    - message_creation steps and anything else: nothing.
+    No upstream ids or statuses are ever put on items.
+    """
+    items: list[dict[str, Any]] = []
+    for entry in history:
+        obj = entry.get("object")
+        if obj == "thread.message":
+            role = entry.get("role")
+            item = _user_message(entry) if role == "user" else _assistant_message(entry)
+            if item is not None:
+                items.append(item)
+        elif obj == "thread.run.step":
+            items.extend(_step_items(entry, chain=chain))
+    return items
+
+
+def _current_run_tail(history: Sequence[dict[str, Any]], first_turn: bool) -> int:
+    """How many trailing history entries are the current run's own earlier turns."""
+    if first_turn or not history:
+        return 0
+    run_id = history[-1].get("run_id")
+    if run_id is None:
+        return 0
+    count = 0
+    for entry in reversed(history):
+        if entry.get("run_id") != run_id:
+            break
+        count += 1
+    return count
+
+
+def to_response_request(turn: TurnInput) -> dict[str, Any]:
+    """Build the `client.responses.create` kwargs for one turn of a run (no `stream`).
+
+    Replay mode (`previous_response_id` None): `history` is the whole thread in order,
+    including this run's earlier turns; it is converted with `to_input_items` and trimmed by
+    `select_history` (truncation_strategy, max_prompt_tokens; this run's own items are never
+    cut). Chain mode (`previous_response_id` set): the caller passes in `history` ONLY the
+    entries that are new since that response (new messages; for later turns the tool_calls
+    step whose outputs were just submitted); they are converted as usual, except that tool
+    steps contribute only their `function_call_output` items, and no trimming is applied
+    (the server holds the context: with last_messages / max_prompt_tokens the caller must use
+    replay). `store` is sent exactly as given.
+
+    Always sent: model, input, truncation "auto", store. Sent when they apply: instructions
+    (non-empty), tools, tool_choice and parallel_tool_calls (only with tools), text.format,
+    reasoning, temperature / top_p (explicit values only), max_output_tokens (remaining
+    run budget), include, metadata (non-empty), previous_response_id. No None values.
+
+    Raises `BudgetExhausted("max_completion_tokens")` when fewer than 16 completion tokens
+    remain, `BudgetExhausted("max_prompt_tokens")` per `select_history` (checked after).
+    """
+    chain = turn["previous_response_id"] is not None
+
+    max_output_tokens: int | None = None
+    if turn["max_completion_tokens"] is not None:
+        max_output_tokens = turn["max_completion_tokens"] - turn["completion_tokens_used"]
+        if max_output_tokens < MIN_OUTPUT_TOKENS:
+            raise BudgetExhausted("max_completion_tokens")
+
+    tools = to_response_tools(
+        turn["tools"],
+        code_interpreter_file_ids=turn["code_interpreter_file_ids"],
+        file_search_vector_store_ids=turn["file_search_vector_store_ids"],
+    )
+    tool_choice = to_response_tool_choice(
+        turn["tool_choice"], tools=tools, first_turn=turn["first_turn"]
+    )
+    text_format = to_text_format(turn["response_format"])
+    instructions = turn["instructions"] or ""
+
+    history = turn["history"]
+    if chain:
+        input_items = to_input_items(history, chain=True)
+    else:
+        tail = _current_run_tail(history, turn["first_turn"])
+        split = len(history) - tail
+        earlier = to_input_items(history[:split])
+        current = to_input_items(history[split:])
+        fixed = estimate_tokens(instructions) + estimate_tokens(tools)
+        if text_format is not None:
+            fixed += estimate_tokens(text_format)
+        input_items = select_history(
+            earlier + current,
+            turn["truncation_strategy"],
+            turn["max_prompt_tokens"],
+            turn["prompt_tokens_used"],
+            fixed,
+            tail=len(current),
+        )
+
+    body: dict[str, Any] = {"model": turn["model"]}
+    if instructions:
+        body["instructions"] = instructions
+    body["input"] = input_items
+    if tools:
+        # without tools, tool_choice/parallel_tool_calls mean nothing (and a forced choice
+        # without tools is rejected upstream): leave both out
+        body["tools"] = tools
+        if tool_choice is not None:
+            body["tool_choice"] = tool_choice
+        body["parallel_tool_calls"] = bool(turn["parallel_tool_calls"])
+    if text_format is not None:
+        body["text"] = {"format": text_format}
+    if turn["reasoning_effort"] is not None:
+        body["reasoning"] = {"effort": turn["reasoning_effort"]}
+    if turn["temperature"] is not None:
+        body["temperature"] = turn["temperature"]
+    if turn["top_p"] is not None:
+        body["top_p"] = turn["top_p"]
+    if max_output_tokens is not None:
+        body["max_output_tokens"] = max_output_tokens
+    body["truncation"] = "auto"  # safety net: Responses' default "disabled" 400s on overflow
+    include = []
+    if any(tool["type"] == "code_interpreter" for tool in tools):
+        include.append("code_interpreter_call.outputs")
+    if any(tool["type"] == "file_search" for tool in tools):
+        include.append("file_search_call.results")
+    if include:
+        body["include"] = include
+    if turn["metadata"]:
+        body["metadata"] = dict(turn["metadata"])
+    if chain:
+        body["previous_response_id"] = turn["previous_response_id"]
+    body["store"] = bool(turn["store"])
+    return body
