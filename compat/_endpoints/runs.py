@@ -9,7 +9,7 @@ from __future__ import annotations
 import time
 from typing import TYPE_CHECKING, Any
 
-from store import ActiveRunConflict
+from store import ACTIVE_RUN_STATUSES, ActiveRunConflict
 
 from .. import _objects, _params
 from .._engine.feed import Feed
@@ -143,7 +143,7 @@ def _read_run(app: App, thread_id: str, run_id: str) -> Obj:
     with app.store.read() as repo:
         get_or_404(repo, "thread", thread_id)
         run = get_or_404(repo, "run", run_id, thread_id=thread_id)
-    if run["status"] in POLL_STOP or (run.get("expires_at") or 0) >= app.now():
+    if run["status"] not in ACTIVE_RUN_STATUSES or (run.get("expires_at") or 0) >= app.now():
         return run
     with app.store.write() as repo:
         expire_overdue(app, repo, app.now(), thread_id=thread_id)
