@@ -51,7 +51,9 @@ class Options:
 class App:
     """One local Assistants API over one store, serving one SDK client (sync or async)."""
 
-    def __init__(self, store: Store, client: Any, *, is_async: bool, options: Options | None = None) -> None:
+    def __init__(
+        self, store: Store, client: Any, *, is_async: bool, options: Options | None = None
+    ) -> None:
         self.store = store
         self.client = client
         self.is_async = is_async

@@ -26,7 +26,7 @@ def _store_of(store: StoreArg) -> Store:
     return store if isinstance(store, Store) else open_store(store)
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _quiet_class(cls: type) -> type:
     """A subclass of an SDK resource whose Assistants methods don't warn.
 
@@ -78,7 +78,11 @@ def _setup(client: Any, store: StoreArg, options: Options | None, *, is_async: b
         app = App(_store_of(store), client, is_async=is_async, options=options)
         if existing is not None:
             http_client._transport = current.fallback
-    base_path = client.base_url.raw_path.decode() if hasattr(client.base_url, "raw_path") else client.base_url.path
+    base_path = (
+        client.base_url.raw_path.decode()
+        if hasattr(client.base_url, "raw_path")
+        else client.base_url.path
+    )
     client._compat_app = install(http_client, app, base_path.split("?")[0], is_async=is_async)
 
 
@@ -91,7 +95,13 @@ class OpenAI(openai.OpenAI):
 
     _compat_app: App
 
-    def __init__(self, *args: Any, store: StoreArg = None, compat_options: Options | None = None, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        *args: Any,
+        store: StoreArg = None,
+        compat_options: Options | None = None,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(*args, **kwargs)
         _setup(self, store, compat_options, is_async=False)
 
@@ -117,7 +127,13 @@ class AsyncOpenAI(openai.AsyncOpenAI):
 
     _compat_app: App
 
-    def __init__(self, *args: Any, store: StoreArg = None, compat_options: Options | None = None, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        *args: Any,
+        store: StoreArg = None,
+        compat_options: Options | None = None,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(*args, **kwargs)
         _setup(self, store, compat_options, is_async=True)
 

@@ -25,7 +25,7 @@ def chunks(text: str) -> list[str]:
 
 def fixed_chunks(text: str, size: int = 12) -> list[str]:
     """Fixed-size deltas for arguments/code (real deltas are token-sized, not words)."""
-    return [text[i:i + size] for i in range(0, len(text), size)] or [""]
+    return [text[i : i + size] for i in range(0, len(text), size)] or [""]
 
 
 def _tool_echo(tool: dict[str, Any]) -> dict[str, Any]:
@@ -70,7 +70,8 @@ def response_object(
         "error": outcome.error if final and outcome else None,
         "incomplete_details": (
             {"reason": outcome.incomplete_reason}
-            if final and outcome and outcome.status == "incomplete" else None
+            if final and outcome and outcome.status == "incomplete"
+            else None
         ),
         "instructions": body.get("instructions"),
         "max_output_tokens": body.get("max_output_tokens"),
@@ -120,24 +121,44 @@ def _message_events(
     ev: _Seq, item: dict[str, Any], index: int, partial: bool
 ) -> Iterator[tuple[dict[str, Any], bool]]:
     item_id = item["id"]
-    yield ev("response.output_item.added", output_index=index, item={
-        **{k: v for k, v in item.items() if k != "content"}, "status": "in_progress",
-        "content": [],
-    }), False
+    yield (
+        ev(
+            "response.output_item.added",
+            output_index=index,
+            item={
+                **{k: v for k, v in item.items() if k != "content"},
+                "status": "in_progress",
+                "content": [],
+            },
+        ),
+        False,
+    )
     for c, part in enumerate(item["content"]):
         base = {"item_id": item_id, "output_index": index, "content_index": c}
         if part["type"] == "refusal":
-            yield ev("response.content_part.added", **base,
-                     part={"type": "refusal", "refusal": ""}), False
+            yield (
+                ev("response.content_part.added", **base, part={"type": "refusal", "refusal": ""}),
+                False,
+            )
             for d in chunks(part["refusal"]):
                 yield ev("response.refusal.delta", **base, delta=d), True
             if partial:
                 return
             yield ev("response.refusal.done", **base, refusal=part["refusal"]), False
         else:
-            yield ev("response.content_part.added", **base, part={
-                "type": "output_text", "annotations": [], "logprobs": [], "text": "",
-            }), False
+            yield (
+                ev(
+                    "response.content_part.added",
+                    **base,
+                    part={
+                        "type": "output_text",
+                        "annotations": [],
+                        "logprobs": [],
+                        "text": "",
+                    },
+                ),
+                False,
+            )
             # Annotations are announced once the streamed text reaches their position.
             pending = sorted(
                 enumerate(part.get("annotations") or []),
@@ -147,16 +168,32 @@ def _message_events(
             for d in chunks(part["text"]):
                 yield ev("response.output_text.delta", **base, delta=d, logprobs=[]), True
                 sent += len(d)
-                while pending and pending[0][1].get("end_index",
-                                                     pending[0][1].get("index", 0)) <= sent:
+                while (
+                    pending
+                    and pending[0][1].get("end_index", pending[0][1].get("index", 0)) <= sent
+                ):
                     a_idx, ann = pending.pop(0)
-                    yield ev("response.output_text.annotation.added", **base,
-                             annotation_index=a_idx, annotation=ann), False
+                    yield (
+                        ev(
+                            "response.output_text.annotation.added",
+                            **base,
+                            annotation_index=a_idx,
+                            annotation=ann,
+                        ),
+                        False,
+                    )
             if partial:
                 return
             for a_idx, ann in pending:
-                yield ev("response.output_text.annotation.added", **base,
-                         annotation_index=a_idx, annotation=ann), False
+                yield (
+                    ev(
+                        "response.output_text.annotation.added",
+                        **base,
+                        annotation_index=a_idx,
+                        annotation=ann,
+                    ),
+                    False,
+                )
             yield ev("response.output_text.done", **base, text=part["text"], logprobs=[]), False
         yield ev("response.content_part.done", **base, part=part), False
     yield ev("response.output_item.done", output_index=index, item=item), False
@@ -166,12 +203,25 @@ def _function_events(
     ev: _Seq, item: dict[str, Any], index: int
 ) -> Iterator[tuple[dict[str, Any], bool]]:
     base = {"item_id": item["id"], "output_index": index}
-    yield ev("response.output_item.added", output_index=index,
-             item={**item, "status": "in_progress", "arguments": ""}), False
+    yield (
+        ev(
+            "response.output_item.added",
+            output_index=index,
+            item={**item, "status": "in_progress", "arguments": ""},
+        ),
+        False,
+    )
     for d in fixed_chunks(item["arguments"]):
         yield ev("response.function_call_arguments.delta", **base, delta=d), True
-    yield ev("response.function_call_arguments.done", **base, name=item["name"],
-             arguments=item["arguments"]), False
+    yield (
+        ev(
+            "response.function_call_arguments.done",
+            **base,
+            name=item["name"],
+            arguments=item["arguments"],
+        ),
+        False,
+    )
     yield ev("response.output_item.done", output_index=index, item=item), False
 
 
@@ -179,8 +229,14 @@ def _code_events(
     ev: _Seq, item: dict[str, Any], index: int
 ) -> Iterator[tuple[dict[str, Any], bool]]:
     base = {"item_id": item["id"], "output_index": index}
-    yield ev("response.output_item.added", output_index=index,
-             item={**item, "status": "in_progress", "code": "", "outputs": None}), False
+    yield (
+        ev(
+            "response.output_item.added",
+            output_index=index,
+            item={**item, "status": "in_progress", "code": "", "outputs": None},
+        ),
+        False,
+    )
     yield ev("response.code_interpreter_call.in_progress", **base), False
     for d in fixed_chunks(item["code"] or ""):
         yield ev("response.code_interpreter_call_code.delta", **base, delta=d), True
@@ -194,8 +250,14 @@ def _file_search_events(
     ev: _Seq, item: dict[str, Any], index: int
 ) -> Iterator[tuple[dict[str, Any], bool]]:
     base = {"item_id": item["id"], "output_index": index}
-    yield ev("response.output_item.added", output_index=index,
-             item={**item, "status": "in_progress", "queries": [], "results": None}), False
+    yield (
+        ev(
+            "response.output_item.added",
+            output_index=index,
+            item={**item, "status": "in_progress", "queries": [], "results": None},
+        ),
+        False,
+    )
     yield ev("response.file_search_call.in_progress", **base), False
     yield ev("response.file_search_call.searching", **base), False
     yield ev("response.file_search_call.completed", **base), False
@@ -212,10 +274,16 @@ def stream_events(
     ``final`` is the finished Response object; ``is_delta`` marks events after which the
     emulator may sleep ``delta_delay``.
     """
-    obfuscate = ((body.get("stream_options") or {}).get("include_obfuscation") is not False)
+    obfuscate = (body.get("stream_options") or {}).get("include_obfuscation") is not False
     ev = _Seq(obfuscate)
-    start = {**copy.deepcopy(final), "status": "in_progress", "output": [],
-             "error": None, "incomplete_details": None, "completed_at": None}
+    start = {
+        **copy.deepcopy(final),
+        "status": "in_progress",
+        "output": [],
+        "error": None,
+        "incomplete_details": None,
+        "completed_at": None,
+    }
     start.pop("usage", None)
     yield ev("response.created", response=start), False
     yield ev("response.in_progress", response=start), False

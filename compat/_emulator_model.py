@@ -67,9 +67,7 @@ class Script:
     @property
     def overrides_output(self) -> bool:
         """Whether the script replaces the default output items (not just modifies them)."""
-        return any(
-            v is not None for v in (self.text, self.function_calls, self.code, self.refusal)
-        )
+        return any(v is not None for v in (self.text, self.function_calls, self.code, self.refusal))
 
 
 @dataclass
@@ -115,9 +113,11 @@ def _read(history: list[dict[str, Any]]) -> _Conversation:
         if (item.get("type") or "message") == "message" and item.get("role") == "user":
             user_texts.append(item_text(item))
             content = item.get("content")
-            images = sum(
-                1 for p in content if isinstance(p, dict) and p.get("type") == "input_image"
-            ) if isinstance(content, list) else 0
+            images = (
+                sum(1 for p in content if isinstance(p, dict) and p.get("type") == "input_image")
+                if isinstance(content, list)
+                else 0
+            )
     return _Conversation(history, user_texts, user_texts[-1] if user_texts else "", images)
 
 
@@ -126,10 +126,49 @@ def _read(history: list[dict[str, Any]]) -> _Conversation:
 
 # Words in a function name that say nothing about its topic.
 _GENERIC = {
-    "get", "set", "fetch", "list", "create", "update", "delete", "remove", "add", "find",
-    "search", "lookup", "look", "up", "query", "retrieve", "read", "write", "make", "do", "run",
-    "call", "check", "current", "by", "for", "the", "a", "an", "of", "to", "from", "info",
-    "information", "data", "details", "detail", "api", "tool", "func", "function", "and", "or",
+    "get",
+    "set",
+    "fetch",
+    "list",
+    "create",
+    "update",
+    "delete",
+    "remove",
+    "add",
+    "find",
+    "search",
+    "lookup",
+    "look",
+    "up",
+    "query",
+    "retrieve",
+    "read",
+    "write",
+    "make",
+    "do",
+    "run",
+    "call",
+    "check",
+    "current",
+    "by",
+    "for",
+    "the",
+    "a",
+    "an",
+    "of",
+    "to",
+    "from",
+    "info",
+    "information",
+    "data",
+    "details",
+    "detail",
+    "api",
+    "tool",
+    "func",
+    "function",
+    "and",
+    "or",
 }
 _PLACE_PARAM = re.compile(r"location|city|place|town|country|destination|where", re.I)
 _CAP = r"[A-Z][\w'-]*(?:\s+[A-Z][\w'-]*)*"
@@ -221,8 +260,11 @@ def _build_args(
         enum = prop.get("enum")
         if enum:
             hit = next(
-                (v for v in enum if isinstance(v, str)
-                 and re.search(rf"\b{re.escape(v)}\b", text, re.I)),
+                (
+                    v
+                    for v in enum
+                    if isinstance(v, str) and re.search(rf"\b{re.escape(v)}\b", text, re.I)
+                ),
                 None,
             )
             if hit is not None:
@@ -307,8 +349,11 @@ _CODE_WORDS = re.compile(
 _IMAGE_WORDS = re.compile(r"\b(plot|chart|image|graph|visuali[sz])", re.I)
 _EXPR = re.compile(r"\d+(?:\.\d+)?(?:\s*(?:\*\*|[-+*/^x×])\s*\d+(?:\.\d+)?)+")
 _OPS: dict[type, Callable[[Any, Any], Any]] = {
-    ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul,
-    ast.Div: operator.truediv, ast.Pow: operator.pow,
+    ast.Add: operator.add,
+    ast.Sub: operator.sub,
+    ast.Mult: operator.mul,
+    ast.Div: operator.truediv,
+    ast.Pow: operator.pow,
 }
 
 
@@ -337,13 +382,18 @@ def tiny_png() -> bytes:
     """A valid 1x1 PNG (the chart "drawn" by the emulated code interpreter)."""
 
     def chunk(kind: bytes, data: bytes) -> bytes:
-        return (struct.pack(">I", len(data)) + kind + data
-                + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF))
+        return (
+            struct.pack(">I", len(data))
+            + kind
+            + data
+            + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+        )
 
     header = struct.pack(">IIBBBBB", 1, 1, 8, 2, 0, 0, 0)
     pixels = zlib.compress(b"\x00\x30\x60\xc0")
-    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", pixels)
-            + chunk(b"IEND", b""))
+    return (
+        b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", pixels) + chunk(b"IEND", b"")
+    )
 
 
 def _program(text: str) -> tuple[str, str, bool]:
@@ -379,9 +429,36 @@ def _program(text: str) -> tuple[str, str, bool]:
 # File search
 
 _STOP = {
-    "the", "and", "for", "what", "which", "who", "how", "does", "did", "are", "is", "was",
-    "about", "with", "from", "this", "that", "tell", "please", "can", "you", "your", "our",
-    "files", "file", "document", "documents", "say", "says", "find",
+    "the",
+    "and",
+    "for",
+    "what",
+    "which",
+    "who",
+    "how",
+    "does",
+    "did",
+    "are",
+    "is",
+    "was",
+    "about",
+    "with",
+    "from",
+    "this",
+    "that",
+    "tell",
+    "please",
+    "can",
+    "you",
+    "your",
+    "our",
+    "files",
+    "file",
+    "document",
+    "documents",
+    "say",
+    "says",
+    "find",
 }
 
 
@@ -400,13 +477,15 @@ def _search(files: list[dict[str, Any]], query: str, limit: int) -> list[dict[st
             score = len(qwords & _words(c))
             if score > best_score:
                 best, best_score = c, score
-        hits.append({
-            "file_id": f["file_id"],
-            "filename": f["filename"],
-            "score": round(best_score / len(qwords), 4) if qwords else 0.0,
-            "text": best[:500],
-            "attributes": dict(f.get("attributes") or {}),
-        })
+        hits.append(
+            {
+                "file_id": f["file_id"],
+                "filename": f["filename"],
+                "score": round(best_score / len(qwords), 4) if qwords else 0.0,
+                "text": best[:500],
+                "attributes": dict(f.get("attributes") or {}),
+            }
+        )
     hits.sort(key=lambda h: (-h["score"], h["filename"], h["file_id"]))
     return hits[:limit]
 
@@ -496,9 +575,14 @@ def message_item(text: str, annotations: list[dict[str, Any]] | None = None) -> 
         "id": hex_id("msg"),
         "type": "message",
         "status": "completed",
-        "content": [{
-            "type": "output_text", "annotations": annotations or [], "logprobs": [], "text": text,
-        }],
+        "content": [
+            {
+                "type": "output_text",
+                "annotations": annotations or [],
+                "logprobs": [],
+                "text": text,
+            }
+        ],
         "role": "assistant",
     }
 
@@ -506,8 +590,11 @@ def message_item(text: str, annotations: list[dict[str, Any]] | None = None) -> 
 def refusal_item(refusal: str) -> dict[str, Any]:
     """A completed assistant ``message`` whose content is a refusal."""
     return {
-        "id": hex_id("msg"), "type": "message", "status": "completed",
-        "content": [{"type": "refusal", "refusal": refusal}], "role": "assistant",
+        "id": hex_id("msg"),
+        "type": "message",
+        "status": "completed",
+        "content": [{"type": "refusal", "refusal": refusal}],
+        "role": "assistant",
     }
 
 
@@ -515,8 +602,12 @@ def function_call_item(name: str, args: dict[str, Any] | str) -> dict[str, Any]:
     """A completed ``function_call`` output item with a fresh ``call_…`` id."""
     arguments = args if isinstance(args, str) else json.dumps(args, separators=(",", ":"))
     return {
-        "id": hex_id("fc"), "type": "function_call", "status": "completed",
-        "arguments": arguments, "call_id": b62_id("call"), "name": name,
+        "id": hex_id("fc"),
+        "type": "function_call",
+        "status": "completed",
+        "arguments": arguments,
+        "call_id": b62_id("call"),
+        "name": name,
     }
 
 
@@ -526,35 +617,54 @@ def _container_id(tool: dict[str, Any]) -> str:
 
 
 def _code_items(
-    code: str, logs: str, image: bool, tool: dict[str, Any], include: set[str], ctx: Context,
+    code: str,
+    logs: str,
+    image: bool,
+    tool: dict[str, Any],
+    include: set[str],
+    ctx: Context,
     text: str | None,
 ) -> list[dict[str, Any]]:
     """A ``code_interpreter_call`` item plus the message that reports its result."""
     cid = _container_id(tool)
     outputs: list[dict[str, Any]] = [{"type": "logs", "logs": logs}] if logs else []
     annotations: list[dict[str, Any]] = []
-    answer = (f"I ran this Python code:\n\n```python\n{code}\n```\n\n"
-              f"Output:\n\n```\n{logs.rstrip()}\n```")
+    answer = (
+        f"I ran this Python code:\n\n```python\n{code}\n```\n\nOutput:\n\n```\n{logs.rstrip()}\n```"
+    )
     if image:
         file_id = ctx.add_container_file(cid, "chart.png", tiny_png())
-        outputs.append({
-            "type": "image", "url": f"{ctx.base_url}/containers/{cid}/files/{file_id}/content",
-        })
+        outputs.append(
+            {
+                "type": "image",
+                "url": f"{ctx.base_url}/containers/{cid}/files/{file_id}/content",
+            }
+        )
         link = "[chart.png](sandbox:/mnt/data/chart.png)"
         answer += "\n\nHere is the chart: "
-        annotations.append({
-            "type": "container_file_citation", "container_id": cid, "file_id": file_id,
-            "filename": "chart.png", "start_index": len(answer),
-            "end_index": len(answer) + len(link),
-        })
+        annotations.append(
+            {
+                "type": "container_file_citation",
+                "container_id": cid,
+                "file_id": file_id,
+                "filename": "chart.png",
+                "start_index": len(answer),
+                "end_index": len(answer) + len(link),
+            }
+        )
         answer += link
     call = {
-        "id": hex_id("ci"), "type": "code_interpreter_call", "status": "completed",
-        "code": code, "container_id": cid,
+        "id": hex_id("ci"),
+        "type": "code_interpreter_call",
+        "status": "completed",
+        "code": code,
+        "container_id": cid,
         "outputs": outputs if "code_interpreter_call.outputs" in include else None,
     }
-    return [call, message_item(answer if text is None else text,
-                               annotations if text is None else [])]
+    return [
+        call,
+        message_item(answer if text is None else text, annotations if text is None else []),
+    ]
 
 
 def _file_search_items(
@@ -569,23 +679,27 @@ def _file_search_items(
     for hit in cited:
         snippet = hit["text"][:300].rstrip(" .") or hit["filename"]
         answer += ("" if not answer else " ") + f"According to {hit['filename']}, {snippet}."
-        annotations.append({
-            "type": "file_citation", "file_id": hit["file_id"],
-            "filename": hit["filename"], "index": len(answer),
-        })
+        annotations.append(
+            {
+                "type": "file_citation",
+                "file_id": hit["file_id"],
+                "filename": hit["filename"],
+                "index": len(answer),
+            }
+        )
     if not cited:
         answer = "I couldn't find any relevant information in the attached files."
     call = {
-        "id": hex_id("fs"), "type": "file_search_call", "status": "completed",
+        "id": hex_id("fs"),
+        "type": "file_search_call",
+        "status": "completed",
         "queries": [query],
         "results": hits if "file_search_call.results" in include else None,
     }
     return [call, message_item(answer, annotations)]
 
 
-def _default_items(
-    body: dict[str, Any], conv: _Conversation, ctx: Context
-) -> list[dict[str, Any]]:
+def _default_items(body: dict[str, Any], conv: _Conversation, ctx: Context) -> list[dict[str, Any]]:
     tools = [t for t in body.get("tools") or [] if isinstance(t, dict)]
     choice = body.get("tool_choice")
     include = set(body.get("include") or [])
@@ -636,9 +750,7 @@ def _script_items(
 
 
 def _message_text(item: dict[str, Any]) -> str:
-    return "".join(
-        p.get("text") or p.get("refusal") or "" for p in item.get("content") or []
-    )
+    return "".join(p.get("text") or p.get("refusal") or "" for p in item.get("content") or [])
 
 
 def _truncate(item: dict[str, Any], chars: int) -> None:
@@ -648,8 +760,7 @@ def _truncate(item: dict[str, Any], chars: int) -> None:
         part[key] = part.get(key, "")[:chars]
         if "annotations" in part:
             part["annotations"] = [
-                a for a in part["annotations"]
-                if a.get("end_index", a.get("index", 0)) <= chars
+                a for a in part["annotations"] if a.get("end_index", a.get("index", 0)) <= chars
             ]
     item["status"] = "incomplete"
 
@@ -669,27 +780,35 @@ def decide(
     reasoning = is_reasoning_model(body.get("model"))
     if reasoning:
         include = set(body.get("include") or [])
-        items.insert(0, {
-            "id": hex_id("rs"), "type": "reasoning", "summary": [],
-            "encrypted_content": (
-                "gAAAA" + secrets.token_urlsafe(48)
-                if "reasoning.encrypted_content" in include else None
-            ),
-        })
+        items.insert(
+            0,
+            {
+                "id": hex_id("rs"),
+                "type": "reasoning",
+                "summary": [],
+                "encrypted_content": (
+                    "gAAAA" + secrets.token_urlsafe(48)
+                    if "reasoning.encrypted_content" in include
+                    else None
+                ),
+            },
+        )
     outcome = Outcome(output=items)
     messages = [i for i in items if i["type"] == "message"]
 
     # max_output_tokens: message text is cut where the budget runs out.
     limit = body.get("max_output_tokens")
     reasoning_tokens = REASONING_TOKENS if reasoning else 0
-    other = sum(tokens(i.get("arguments") or i.get("code") or "") for i in items
-                if i["type"] != "message")
+    other = sum(
+        tokens(i.get("arguments") or i.get("code") or "") for i in items if i["type"] != "message"
+    )
     if limit is not None and messages:
         budget = max(0, int(limit) - reasoning_tokens - other)
         text = "".join(_message_text(m) for m in messages)
         if tokens(text) > budget:
-            _truncate(messages[-1], max(0, budget * 4 - (len(text) - len(_message_text(
-                messages[-1])))))
+            _truncate(
+                messages[-1], max(0, budget * 4 - (len(text) - len(_message_text(messages[-1]))))
+            )
             outcome.status, outcome.incomplete_reason = "incomplete", "max_output_tokens"
     if script is not None and script.incomplete and messages:
         last = messages[-1]
@@ -726,6 +845,13 @@ def decide(
 
 
 __all__ = [
-    "Context", "Outcome", "Script", "b62_id", "decide", "hex_id", "input_items",
-    "tiny_png", "tokens",
+    "Context",
+    "Outcome",
+    "Script",
+    "b62_id",
+    "decide",
+    "hex_id",
+    "input_items",
+    "tiny_png",
+    "tokens",
 ]

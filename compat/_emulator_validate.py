@@ -252,75 +252,100 @@ def _to_request_error(err: Any) -> RequestError:
         missing = next((k for k in vv if not (isinstance(inst, dict) and k in inst)), vv[0])
         full = json_path([*path, missing])
         return RequestError(
-            400, f"Missing required parameter: '{full}'.", param=full,
+            400,
+            f"Missing required parameter: '{full}'.",
+            param=full,
             code="missing_required_parameter",
         )
     if v == "additionalProperties" and isinstance(inst, dict):
         known = set(err.schema.get("properties", {}))
         extra = next((k for k in inst if k not in known), None)
         full = json_path([*path, extra]) if extra else param
-        return RequestError(400, f"Unknown parameter: '{full}'.", param=full,
-                            code="unknown_parameter")
+        return RequestError(
+            400, f"Unknown parameter: '{full}'.", param=full, code="unknown_parameter"
+        )
     if v == "type":
         want = vv if isinstance(vv, str) else vv[0]
         return RequestError(
             400,
             f"Invalid type for '{param}': expected {_TYPE_NAMES.get(want, want)}, "
             f"but got {_TYPE_NAMES[_json_type(inst)]} instead.",
-            param=param, code="invalid_type",
+            param=param,
+            code="invalid_type",
         )
     if v in ("enum", "const"):
         values = vv if v == "enum" else [vv]
         return RequestError(
-            400, f"Invalid value: '{inst}'. Supported values are: {_quote_list(values)}.",
-            param=param, code="invalid_value",
+            400,
+            f"Invalid value: '{inst}'. Supported values are: {_quote_list(values)}.",
+            param=param,
+            code="invalid_value",
         )
     kind = "integer" if isinstance(inst, int) else "decimal"
     if v in ("minimum", "exclusiveMinimum"):
         op = ">=" if v == "minimum" else ">"
         return RequestError(
-            400, f"Invalid '{param}': {kind} below minimum value. Expected a value {op} {vv}, "
-            f"but got {inst} instead.", param=param, code=f"{kind}_below_min_value",
+            400,
+            f"Invalid '{param}': {kind} below minimum value. Expected a value {op} {vv}, "
+            f"but got {inst} instead.",
+            param=param,
+            code=f"{kind}_below_min_value",
         )
     if v in ("maximum", "exclusiveMaximum"):
         op = "<=" if v == "maximum" else "<"
         return RequestError(
-            400, f"Invalid '{param}': {kind} above maximum value. Expected a value {op} {vv}, "
-            f"but got {inst} instead.", param=param, code=f"{kind}_above_max_value",
+            400,
+            f"Invalid '{param}': {kind} above maximum value. Expected a value {op} {vv}, "
+            f"but got {inst} instead.",
+            param=param,
+            code=f"{kind}_above_max_value",
         )
     if v == "maxLength":
         return RequestError(
-            400, f"Invalid '{param}': string too long. Expected a string with maximum length "
+            400,
+            f"Invalid '{param}': string too long. Expected a string with maximum length "
             f"{vv}, but got a string with length {len(inst)} instead.",
-            param=param, code="string_above_max_length",
+            param=param,
+            code="string_above_max_length",
         )
     if v == "minLength":
         return RequestError(
-            400, f"Invalid '{param}': string too short. Expected a string with minimum length "
+            400,
+            f"Invalid '{param}': string too short. Expected a string with minimum length "
             f"{vv}, but got a string with length {len(inst)} instead.",
-            param=param, code="string_below_min_length",
+            param=param,
+            code="string_below_min_length",
         )
     if v == "maxItems":
         return RequestError(
-            400, f"Invalid '{param}': array too long. Expected an array with maximum length "
+            400,
+            f"Invalid '{param}': array too long. Expected an array with maximum length "
             f"{vv}, but got an array with length {len(inst)} instead.",
-            param=param, code="array_above_max_length",
+            param=param,
+            code="array_above_max_length",
         )
     if v == "minItems":
         return RequestError(
-            400, f"Invalid '{param}': empty array. Expected an array with minimum length {vv}, "
-            f"but got an empty array instead." if not inst else
-            f"Invalid '{param}': array too short. Expected an array with minimum length {vv}, "
+            400,
+            f"Invalid '{param}': empty array. Expected an array with minimum length {vv}, "
+            f"but got an empty array instead."
+            if not inst
+            else f"Invalid '{param}': array too short. Expected an array with minimum length {vv}, "
             f"but got an array with length {len(inst)} instead.",
-            param=param, code="empty_array" if not inst else "array_below_min_length",
+            param=param,
+            code="empty_array" if not inst else "array_below_min_length",
         )
     if v == "pattern":
         return RequestError(
-            400, f"Invalid '{param}': string does not match pattern. Expected a string that "
-            f"matches the pattern '{vv}'.", param=param, code="invalid_value",
+            400,
+            f"Invalid '{param}': string does not match pattern. Expected a string that "
+            f"matches the pattern '{vv}'.",
+            param=param,
+            code="invalid_value",
         )
-    return RequestError(400, f"Invalid value for '{param}': {err.message}", param=param,
-                        code="invalid_value")
+    return RequestError(
+        400, f"Invalid value for '{param}': {err.message}", param=param, code="invalid_value"
+    )
 
 
 def validate_schema(body: Any) -> None:
@@ -330,15 +355,20 @@ def validate_schema(body: Any) -> None:
     validator = _get_validator()
     for key in body:
         if key not in _top_level_keys:
-            raise RequestError(400, f"Unknown parameter: '{key}'.", param=key,
-                               code="unknown_parameter")
+            raise RequestError(
+                400, f"Unknown parameter: '{key}'.", param=key, code="unknown_parameter"
+            )
     errors = list(validator.iter_errors(body))
     if errors:
         raise _to_request_error(_primary(errors))
     # Not required by the schema (a stored prompt could name it) but by the API in practice.
     if body.get("model") is None and body.get("prompt") is None:
-        raise RequestError(400, "Missing required parameter: 'model'.", param="model",
-                           code="missing_required_parameter")
+        raise RequestError(
+            400,
+            "Missing required parameter: 'model'.",
+            param="model",
+            code="missing_required_parameter",
+        )
 
 
 def is_reasoning_model(model: str | None) -> bool:
@@ -413,8 +443,12 @@ def check_semantics(
     items = input_items(body)
     prev = body.get("previous_response_id")
     if prev and not known_response:
-        raise RequestError(400, f"Previous response with id '{prev}' not found.",
-                           param="previous_response_id", code="previous_response_not_found")
+        raise RequestError(
+            400,
+            f"Previous response with id '{prev}' not found.",
+            param="previous_response_id",
+            code="previous_response_not_found",
+        )
     if body.get("store") is False:
         # With store=false nothing is persisted, so any item id refers to nothing.
         for item in items:
@@ -430,7 +464,8 @@ def check_semantics(
                     400,
                     f"Invalid value: '{part.get('type')}'. Supported values are: "
                     f"{_quote_list(allowed)}.",
-                    param=f"input[{i}].content[{j}]", code="invalid_value",
+                    param=f"input[{i}].content[{j}]",
+                    code="invalid_value",
                 )
     history = [*prior, *items]
     offset = len(prior)
@@ -443,7 +478,8 @@ def check_semantics(
             call_id = str(item.get("call_id"))
             if call_id not in seen_calls:
                 raise RequestError(
-                    400, f"No tool call found for function call output with call_id {call_id}.",
+                    400,
+                    f"No tool call found for function call output with call_id {call_id}.",
                     param="input",
                 )
     answered: set[str] = set()
@@ -453,15 +489,18 @@ def check_semantics(
             answered.add(str(item.get("call_id")))
         elif kind == "function_call" and str(item.get("call_id")) not in answered:
             raise RequestError(
-                400, f"No tool output found for function call {item.get('call_id')}.",
+                400,
+                f"No tool output found for function call {item.get('call_id')}.",
                 param="input",
             )
     if is_reasoning_model(body.get("model")):
         for name in ("temperature", "top_p"):
             if body.get(name) is not None:
                 raise RequestError(
-                    400, f"Unsupported parameter: '{name}' is not supported with this model.",
-                    param=name, code="unsupported_parameter",
+                    400,
+                    f"Unsupported parameter: '{name}' is not supported with this model.",
+                    param=name,
+                    code="unsupported_parameter",
                 )
     fmt = (body.get("text") or {}).get("format") or {}
     if fmt.get("type") == "json_object" and "json" not in all_text(body, history).lower():

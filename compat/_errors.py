@@ -39,9 +39,7 @@ class ApiError(Exception):
         }
 
 
-def invalid(
-    message: str, *, param: str | None = None, code: str | None = None
-) -> ApiError:
+def invalid(message: str, *, param: str | None = None, code: str | None = None) -> ApiError:
     """400 invalid_request_error."""
     return ApiError(400, message, param=param, code=code)
 
@@ -63,11 +61,11 @@ def missing(param: str) -> ApiError:
 
 def unknown_parameter(param: str) -> ApiError:
     """400 for a parameter the endpoint does not take."""
-    return ApiError(
-        400, f"Unknown parameter: '{param}'.", param=param, code="unknown_parameter"
-    )
+    return ApiError(400, f"Unknown parameter: '{param}'.", param=param, code="unknown_parameter")
 
 
-def server_error(message: str = "The server had an error while processing your request.") -> ApiError:
+def server_error(
+    message: str = "The server had an error while processing your request.",
+) -> ApiError:
     """500 server_error, used for internal faults (never a traceback)."""
     return ApiError(500, message, type="server_error", code="server_error")

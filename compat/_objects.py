@@ -115,10 +115,20 @@ def content_blocks(content: str | list[Obj]) -> list[Obj]:
             out.append(text_block(part["text"]))
         elif part["type"] == "image_file":
             img = part["image_file"]
-            out.append({"type": "image_file", "image_file": {"file_id": img["file_id"], "detail": img.get("detail", "auto")}})
+            out.append(
+                {
+                    "type": "image_file",
+                    "image_file": {"file_id": img["file_id"], "detail": img.get("detail", "auto")},
+                }
+            )
         elif part["type"] == "image_url":
             img = part["image_url"]
-            out.append({"type": "image_url", "image_url": {"url": img["url"], "detail": img.get("detail", "auto")}})
+            out.append(
+                {
+                    "type": "image_url",
+                    "image_url": {"url": img["url"], "detail": img.get("detail", "auto")},
+                }
+            )
     return out
 
 

@@ -56,7 +56,9 @@ ROUTES: list[Route] = [
     Route("GET", "/threads/{thread_id}/runs/{run_id}", runs.retrieve),
     Route("POST", "/threads/{thread_id}/runs/{run_id}", runs.update),
     Route("POST", "/threads/{thread_id}/runs/{run_id}/cancel", runs.cancel),
-    Route("POST", "/threads/{thread_id}/runs/{run_id}/submit_tool_outputs", runs.submit_tool_outputs),
+    Route(
+        "POST", "/threads/{thread_id}/runs/{run_id}/submit_tool_outputs", runs.submit_tool_outputs
+    ),
     Route("GET", "/threads/{thread_id}/runs/{run_id}/steps", steps.list_),
     Route("GET", "/threads/{thread_id}/runs/{run_id}/steps/{step_id}", steps.retrieve),
 ]

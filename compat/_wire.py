@@ -103,7 +103,11 @@ def error_response(err: ApiError, request_id: str) -> LocalResponse:
 
 def sse_event(event: str, data: Any) -> bytes:
     """One server-sent event: ``event: <name>\\ndata: <json>\\n\\n``."""
-    payload = data if isinstance(data, str) else json.dumps(data, separators=(",", ":"), ensure_ascii=False)
+    payload = (
+        data
+        if isinstance(data, str)
+        else json.dumps(data, separators=(",", ":"), ensure_ascii=False)
+    )
     return f"event: {event}\ndata: {payload}\n\n".encode()
 
 

@@ -131,7 +131,8 @@ _BAD_JSON = (
     "us through our help center at help.openai.com.)"
 )
 _STATIC_CHUNKING = {
-    "type": "static", "static": {"max_chunk_size_tokens": 800, "chunk_overlap_tokens": 400},
+    "type": "static",
+    "static": {"max_chunk_size_tokens": 800, "chunk_overlap_tokens": 400},
 }
 
 
@@ -142,7 +143,8 @@ def _now() -> int:
 def _page(data: list[dict[str, Any]]) -> dict[str, Any]:
     """A cursor page as the list endpoints answer it (everything in one page)."""
     return {
-        "object": "list", "data": data,
+        "object": "list",
+        "data": data,
         "first_id": data[0]["id"] if data else None,
         "last_id": data[-1]["id"] if data else None,
         "has_more": False,
@@ -163,8 +165,12 @@ def _parse_multipart(content_type: str, body: bytes) -> dict[str, tuple[str | No
         if data.endswith(b"\r\n"):
             data = data[:-2]
         disposition = next(
-            (ln for ln in head.decode("utf-8", "replace").split("\r\n")
-             if ln.lower().startswith("content-disposition")), "",
+            (
+                ln
+                for ln in head.decode("utf-8", "replace").split("\r\n")
+                if ln.lower().startswith("content-disposition")
+            ),
+            "",
         )
         name = re.search(r'\bname="([^"]*)"', disposition)
         filename = re.search(r'\bfilename="([^"]*)"', disposition)
@@ -296,8 +302,10 @@ class ResponsesEmulator:
             self._server = server
             # A short poll interval keeps stop() (server.shutdown waits one poll) instant.
             self._thread = threading.Thread(
-                target=server.serve_forever, kwargs={"poll_interval": 0.01},
-                name=f"ResponsesEmulator:{server.server_address[1]}", daemon=True,
+                target=server.serve_forever,
+                kwargs={"poll_interval": 0.01},
+                name=f"ResponsesEmulator:{server.server_address[1]}",
+                daemon=True,
             )
             self._thread.start()
         return self
@@ -375,8 +383,14 @@ class ResponsesEmulator:
         if times < 1:
             raise ValueError("times must be >= 1")
         script = Script(
-            text=text, function_calls=function_calls, code=code, status_error=status_error,
-            stream_error=stream_error, incomplete=incomplete, refusal=refusal, usage=usage,
+            text=text,
+            function_calls=function_calls,
+            code=code,
+            status_error=status_error,
+            stream_error=stream_error,
+            incomplete=incomplete,
+            refusal=refusal,
+            usage=usage,
             delay=delay,
         )
         with self._lock:
@@ -401,9 +415,7 @@ class ResponsesEmulator:
             self.latency = self._default_latency
             self.delta_delay = self._default_delta_delay
 
-    def add_file(
-        self, filename: str, content: bytes | str, *, purpose: str = "assistants"
-    ) -> str:
+    def add_file(self, filename: str, content: bytes | str, *, purpose: str = "assistants") -> str:
         """Create a file directly (no HTTP) and return its ``file-…`` id."""
         data = content.encode() if isinstance(content, str) else content
         return self._new_file(filename, data, purpose)["id"]
@@ -419,7 +431,8 @@ class ResponsesEmulator:
     # HTTP plumbing
 
     _ROUTES: list[tuple[str, re.Pattern[str], str]] = [
-        (m, re.compile(p), h) for m, p, h in [
+        (m, re.compile(p), h)
+        for m, p, h in [
             ("POST", r"/v1/responses", "_create_response"),
             ("GET", r"/v1/responses/(?P<rid>[^/]+)", "_get_response"),
             ("DELETE", r"/v1/responses/(?P<rid>[^/]+)", "_delete_response"),
@@ -436,18 +449,21 @@ class ResponsesEmulator:
             ("POST", r"/v1/vector_stores/(?P<vs>[^/]+)/files", "_create_vs_file"),
             ("GET", r"/v1/vector_stores/(?P<vs>[^/]+)/files", "_list_vs_files"),
             ("GET", r"/v1/vector_stores/(?P<vs>[^/]+)/files/(?P<fid>[^/]+)", "_get_vs_file"),
-            ("DELETE", r"/v1/vector_stores/(?P<vs>[^/]+)/files/(?P<fid>[^/]+)",
-             "_delete_vs_file"),
+            ("DELETE", r"/v1/vector_stores/(?P<vs>[^/]+)/files/(?P<fid>[^/]+)", "_delete_vs_file"),
             ("POST", r"/v1/vector_stores/(?P<vs>[^/]+)/file_batches", "_create_batch"),
-            ("GET", r"/v1/vector_stores/(?P<vs>[^/]+)/file_batches/(?P<bid>[^/]+)",
-             "_get_batch"),
-            ("GET", r"/v1/vector_stores/(?P<vs>[^/]+)/file_batches/(?P<bid>[^/]+)/files",
-             "_list_batch_files"),
+            ("GET", r"/v1/vector_stores/(?P<vs>[^/]+)/file_batches/(?P<bid>[^/]+)", "_get_batch"),
+            (
+                "GET",
+                r"/v1/vector_stores/(?P<vs>[^/]+)/file_batches/(?P<bid>[^/]+)/files",
+                "_list_batch_files",
+            ),
             ("GET", r"/v1/containers/(?P<cid>[^/]+)/files", "_list_container_files"),
-            ("GET", r"/v1/containers/(?P<cid>[^/]+)/files/(?P<fid>[^/]+)",
-             "_get_container_file"),
-            ("GET", r"/v1/containers/(?P<cid>[^/]+)/files/(?P<fid>[^/]+)/content",
-             "_get_container_file_content"),
+            ("GET", r"/v1/containers/(?P<cid>[^/]+)/files/(?P<fid>[^/]+)", "_get_container_file"),
+            (
+                "GET",
+                r"/v1/containers/(?P<cid>[^/]+)/files/(?P<fid>[^/]+)/content",
+                "_get_container_file_content",
+            ),
         ]
     ]
 
@@ -486,8 +502,10 @@ class ResponsesEmulator:
             with self._lock:
                 self.errors.append(traceback.format_exc())
             body = RequestError(
-                500, "The server had an error while processing your request.",
-                code="server_error", type="server_error",
+                500,
+                "The server had an error while processing your request.",
+                code="server_error",
+                type="server_error",
             ).body()
             try:
                 self._send_json(h, 500, body)
@@ -543,9 +561,7 @@ class ResponsesEmulator:
         if self._stopping.is_set():
             raise _Abort
 
-    def _send_stream(
-        self, h: _Handler, events: Iterator[tuple[dict[str, Any], bool]]
-    ) -> None:
+    def _send_stream(self, h: _Handler, events: Iterator[tuple[dict[str, Any], bool]]) -> None:
         """Write SSE events with chunked transfer encoding, pausing after deltas."""
         h.send_response(200)
         self._headers(h, "text/event-stream; charset=utf-8", None)
@@ -583,7 +599,9 @@ class ResponsesEmulator:
             self._wait(self.latency + fault.delay)
             status, message, code = fault.status_error
             err = RequestError(
-                status, message, code=code,
+                status,
+                message,
+                code=code,
                 type="invalid_request_error" if status < 500 else "server_error",
             )
             retry = {"retry-after-ms": "10"} if status == 429 or status >= 500 else None
@@ -609,8 +627,13 @@ class ResponsesEmulator:
         created = _now()
         resp_id = hex_id("resp")
         final = response_object(
-            body, resp_id=resp_id, created_at=created, status=outcome.status,
-            output=outcome.output, outcome=outcome, completed_at=_now(),
+            body,
+            resp_id=resp_id,
+            created_at=created,
+            status=outcome.status,
+            output=outcome.output,
+            outcome=outcome,
+            completed_at=_now(),
         )
         if body.get("store") is not False:
             with self._lock:
@@ -628,9 +651,7 @@ class ResponsesEmulator:
             raise RequestError(404, f"Response with id '{rid}' not found.", param="response_id")
         self._send_json(h, 200, resp)
 
-    def _delete_response(
-        self, h: _Handler, raw: bytes, query: dict[str, Any], rid: str
-    ) -> None:
+    def _delete_response(self, h: _Handler, raw: bytes, query: dict[str, Any], rid: str) -> None:
         with self._lock:
             found = self.responses.pop(rid, None)
             self._conversations.pop(rid, None)
@@ -643,9 +664,15 @@ class ResponsesEmulator:
 
     def _new_file(self, filename: str, data: bytes, purpose: str) -> dict[str, Any]:
         obj: dict[str, Any] = {
-            "id": b62_id("file", 22, sep="-"), "object": "file", "bytes": len(data),
-            "created_at": _now(), "filename": filename, "purpose": purpose,
-            "status": "processed", "expires_at": None, "status_details": None,
+            "id": b62_id("file", 22, sep="-"),
+            "object": "file",
+            "bytes": len(data),
+            "created_at": _now(),
+            "filename": filename,
+            "purpose": purpose,
+            "status": "processed",
+            "expires_at": None,
+            "status_details": None,
         }
         with self._lock:
             self.files[obj["id"]] = obj
@@ -662,16 +689,26 @@ class ResponsesEmulator:
     def _create_file(self, h: _Handler, raw: bytes, query: dict[str, Any]) -> None:
         fields = _parse_multipart(h.headers.get("Content-Type", ""), raw)
         if "file" not in fields:
-            raise RequestError(400, "Missing required parameter: 'file'.", param="file",
-                               code="missing_required_parameter")
+            raise RequestError(
+                400,
+                "Missing required parameter: 'file'.",
+                param="file",
+                code="missing_required_parameter",
+            )
         if "purpose" not in fields:
-            raise RequestError(400, "Missing required parameter: 'purpose'.", param="purpose",
-                               code="missing_required_parameter")
+            raise RequestError(
+                400,
+                "Missing required parameter: 'purpose'.",
+                param="purpose",
+                code="missing_required_parameter",
+            )
         purpose = fields["purpose"][1].decode()
         if purpose not in _FILE_PURPOSES:
             raise RequestError(
-                400, f"'{purpose}' is not one of {sorted(_FILE_PURPOSES)} - 'purpose'",
-                param="purpose", code="invalid_value",
+                400,
+                f"'{purpose}' is not one of {sorted(_FILE_PURPOSES)} - 'purpose'",
+                param="purpose",
+                code="invalid_value",
             )
         filename, data = fields["file"]
         self._send_json(h, 200, self._new_file(filename or "upload", data, purpose))
@@ -685,9 +722,7 @@ class ResponsesEmulator:
     def _get_file(self, h: _Handler, raw: bytes, query: dict[str, Any], fid: str) -> None:
         self._send_json(h, 200, self._file(fid))
 
-    def _get_file_content(
-        self, h: _Handler, raw: bytes, query: dict[str, Any], fid: str
-    ) -> None:
+    def _get_file_content(self, h: _Handler, raw: bytes, query: dict[str, Any], fid: str) -> None:
         self._file(fid)
         with self._lock:
             data = self._file_bytes[fid]
@@ -707,12 +742,17 @@ class ResponsesEmulator:
         with self._lock:
             obj = self.vector_stores.get(vs)
             if obj is None:
-                raise RequestError(404, f"No vector store found with id '{vs}'.",
-                                   param="vector_store_id")
+                raise RequestError(
+                    404, f"No vector store found with id '{vs}'.", param="vector_store_id"
+                )
             files = self._vs_files.get(vs, {})
             n = len(files)
             obj["file_counts"] = {
-                "in_progress": 0, "completed": n, "failed": 0, "cancelled": 0, "total": n,
+                "in_progress": 0,
+                "completed": n,
+                "failed": 0,
+                "cancelled": 0,
+                "total": n,
             }
             obj["usage_bytes"] = sum(f["usage_bytes"] for f in files.values())
             return dict(obj)
@@ -720,9 +760,14 @@ class ResponsesEmulator:
     def _attach(self, vs: str, fid: str, attributes: dict[str, Any] | None) -> dict[str, Any]:
         file = self._file(fid)
         obj = {
-            "id": fid, "object": "vector_store.file", "created_at": _now(),
-            "usage_bytes": file["bytes"], "vector_store_id": vs, "status": "completed",
-            "last_error": None, "attributes": attributes or {},
+            "id": fid,
+            "object": "vector_store.file",
+            "created_at": _now(),
+            "usage_bytes": file["bytes"],
+            "vector_store_id": vs,
+            "status": "completed",
+            "last_error": None,
+            "attributes": attributes or {},
             "chunking_strategy": _STATIC_CHUNKING,
         }
         with self._lock:
@@ -734,12 +779,18 @@ class ResponsesEmulator:
         created = _now()
         expires = body.get("expires_after")
         obj: dict[str, Any] = {
-            "id": hex_id("vs", 16), "object": "vector_store", "created_at": created,
-            "name": body.get("name") or "", "description": body.get("description"),
-            "usage_bytes": 0, "file_counts": {}, "status": "completed",
+            "id": hex_id("vs", 16),
+            "object": "vector_store",
+            "created_at": created,
+            "name": body.get("name") or "",
+            "description": body.get("description"),
+            "usage_bytes": 0,
+            "file_counts": {},
+            "status": "completed",
             "expires_after": expires,
             "expires_at": created + 86400 * int(expires["days"]) if expires else None,
-            "last_active_at": created, "metadata": body.get("metadata") or {},
+            "last_active_at": created,
+            "metadata": body.get("metadata") or {},
         }
         for fid in body.get("file_ids") or []:
             self._file(fid)  # 404 before anything is created
@@ -758,9 +809,7 @@ class ResponsesEmulator:
     def _get_vector_store(self, h: _Handler, raw: bytes, query: dict[str, Any], vs: str) -> None:
         self._send_json(h, 200, self._vector_store(vs))
 
-    def _update_vector_store(
-        self, h: _Handler, raw: bytes, query: dict[str, Any], vs: str
-    ) -> None:
+    def _update_vector_store(self, h: _Handler, raw: bytes, query: dict[str, Any], vs: str) -> None:
         body = self._json_body(raw)
         self._vector_store(vs)
         with self._lock:
@@ -770,9 +819,7 @@ class ResponsesEmulator:
                     obj[key] = body[key]
         self._send_json(h, 200, self._vector_store(vs))
 
-    def _delete_vector_store(
-        self, h: _Handler, raw: bytes, query: dict[str, Any], vs: str
-    ) -> None:
+    def _delete_vector_store(self, h: _Handler, raw: bytes, query: dict[str, Any], vs: str) -> None:
         self._vector_store(vs)
         with self._lock:
             self.vector_stores.pop(vs, None)
@@ -783,8 +830,12 @@ class ResponsesEmulator:
         body = self._json_body(raw)
         self._vector_store(vs)
         if not body.get("file_id"):
-            raise RequestError(400, "Missing required parameter: 'file_id'.", param="file_id",
-                               code="missing_required_parameter")
+            raise RequestError(
+                400,
+                "Missing required parameter: 'file_id'.",
+                param="file_id",
+                code="missing_required_parameter",
+            )
         self._send_json(h, 200, self._attach(vs, body["file_id"], body.get("attributes")))
 
     def _list_vs_files(self, h: _Handler, raw: bytes, query: dict[str, Any], vs: str) -> None:
@@ -798,8 +849,9 @@ class ResponsesEmulator:
         with self._lock:
             obj = self._vs_files.get(vs, {}).get(fid)
         if obj is None:
-            raise RequestError(404, f"No file found with id '{fid}' in vector store '{vs}'.",
-                               param="file_id")
+            raise RequestError(
+                404, f"No file found with id '{fid}' in vector store '{vs}'.", param="file_id"
+            )
         return obj
 
     def _get_vs_file(
@@ -813,8 +865,7 @@ class ResponsesEmulator:
         self._vs_file(vs, fid)
         with self._lock:
             self._vs_files[vs].pop(fid, None)
-        self._send_json(h, 200, {"id": fid, "object": "vector_store.file.deleted",
-                                 "deleted": True})
+        self._send_json(h, 200, {"id": fid, "object": "vector_store.file.deleted", "deleted": True})
 
     def _create_batch(self, h: _Handler, raw: bytes, query: dict[str, Any], vs: str) -> None:
         body = self._json_body(raw)
@@ -827,10 +878,18 @@ class ResponsesEmulator:
             self._attach(vs, fid, attributes)
         n = len(entries)
         batch: dict[str, Any] = {
-            "id": hex_id("vsfb", 16), "object": "vector_store.files_batch", "created_at": _now(),
-            "vector_store_id": vs, "status": "completed",
-            "file_counts": {"in_progress": 0, "completed": n, "failed": 0, "cancelled": 0,
-                            "total": n},
+            "id": hex_id("vsfb", 16),
+            "object": "vector_store.files_batch",
+            "created_at": _now(),
+            "vector_store_id": vs,
+            "status": "completed",
+            "file_counts": {
+                "in_progress": 0,
+                "completed": n,
+                "failed": 0,
+                "cancelled": 0,
+                "total": n,
+            },
             "file_ids": [fid for fid, _ in entries],
         }
         with self._lock:
@@ -844,9 +903,7 @@ class ResponsesEmulator:
             raise RequestError(404, f"No file batch found with id '{bid}'.", param="batch_id")
         return batch
 
-    def _get_batch(
-        self, h: _Handler, raw: bytes, query: dict[str, Any], vs: str, bid: str
-    ) -> None:
+    def _get_batch(self, h: _Handler, raw: bytes, query: dict[str, Any], vs: str, bid: str) -> None:
         batch = self._batch(vs, bid)
         self._send_json(h, 200, {k: v for k, v in batch.items() if k != "file_ids"})
 
@@ -866,11 +923,14 @@ class ResponsesEmulator:
             for vs in vs_ids:
                 for fid, vf in self._vs_files.get(vs, {}).items():
                     if fid in self.files:
-                        out.append({
-                            "file_id": fid, "filename": self.files[fid]["filename"],
-                            "text": self._file_bytes[fid].decode("utf-8", "replace"),
-                            "attributes": vf.get("attributes") or {},
-                        })
+                        out.append(
+                            {
+                                "file_id": fid,
+                                "filename": self.files[fid]["filename"],
+                                "text": self._file_bytes[fid].decode("utf-8", "replace"),
+                                "attributes": vf.get("attributes") or {},
+                            }
+                        )
         return out
 
     # ----------------------------------------------------------------------------------------
@@ -879,9 +939,13 @@ class ResponsesEmulator:
     def _add_container_file(self, container_id: str, filename: str, data: bytes) -> str:
         file_id = hex_id("cfile", 16)
         meta = {
-            "id": file_id, "object": "container.file", "bytes": len(data),
-            "container_id": container_id, "created_at": _now(),
-            "path": f"/mnt/data/{filename}", "source": "assistant",
+            "id": file_id,
+            "object": "container.file",
+            "bytes": len(data),
+            "container_id": container_id,
+            "created_at": _now(),
+            "path": f"/mnt/data/{filename}",
+            "source": "assistant",
         }
         with self._lock:
             self._container_files[(container_id, file_id)] = (meta, data)
@@ -891,8 +955,7 @@ class ResponsesEmulator:
         with self._lock:
             found = self._container_files.get((cid, fid))
         if found is None:
-            raise RequestError(404, f"No container file found with id '{fid}'.",
-                               param="file_id")
+            raise RequestError(404, f"No container file found with id '{fid}'.", param="file_id")
         return found
 
     def _list_container_files(
@@ -944,8 +1007,10 @@ if pytest is not None:
         import compat  # lazily: the client package may import heavier dependencies
 
         client = compat.OpenAI(
-            base_url=responses_emulator.base_url, api_key="sk-test",
-            store=f"sqlite:///{tmp_path}/compat.db", max_retries=0,
+            base_url=responses_emulator.base_url,
+            api_key="sk-test",
+            store=f"sqlite:///{tmp_path}/compat.db",
+            max_retries=0,
         )
         try:
             yield client
@@ -962,6 +1027,8 @@ if pytest is not None:
             import compat
 
             return compat.AsyncOpenAI(
-                base_url=responses_emulator.base_url, api_key="sk-test",
-                store=f"sqlite:///{tmp_path}/compat.db", max_retries=0,
+                base_url=responses_emulator.base_url,
+                api_key="sk-test",
+                store=f"sqlite:///{tmp_path}/compat.db",
+                max_retries=0,
             )

@@ -37,23 +37,42 @@ import yaml
 ROOT = "CreateResponse"
 REF_PREFIX = "#/components/schemas/"
 DEFAULT_SPEC = Path("/work/shared/spec/openapi.yaml")
-DEFAULT_OUT = Path(__file__).resolve().parent.parent / "compat" / "_data" / (
-    "create_response.schema.json"
+DEFAULT_OUT = (
+    Path(__file__).resolve().parent.parent / "compat" / "_data" / ("create_response.schema.json")
 )
 
 # Keywords whose value is a map of name -> subschema.
 _SCHEMA_MAPS = ("properties", "patternProperties", "$defs", "definitions", "dependentSchemas")
 # Keywords whose value is one subschema.
 _SCHEMA_SINGLE = (
-    "items", "additionalProperties", "unevaluatedProperties", "unevaluatedItems", "not",
-    "if", "then", "else", "contains", "propertyNames",
+    "items",
+    "additionalProperties",
+    "unevaluatedProperties",
+    "unevaluatedItems",
+    "not",
+    "if",
+    "then",
+    "else",
+    "contains",
+    "propertyNames",
 )
 # Keywords whose value is a list of subschemas.
 _SCHEMA_LISTS = ("allOf", "anyOf", "oneOf", "prefixItems")
 # Annotation-only keywords: they never change what validates.
 _DROP = {
-    "description", "title", "example", "examples", "discriminator", "deprecated", "default",
-    "externalDocs", "xml", "readOnly", "writeOnly", "$comment", "markdownDescription",
+    "description",
+    "title",
+    "example",
+    "examples",
+    "discriminator",
+    "deprecated",
+    "default",
+    "externalDocs",
+    "xml",
+    "readOnly",
+    "writeOnly",
+    "$comment",
+    "markdownDescription",
 }
 
 
@@ -61,7 +80,7 @@ def _ref_name(ref: str) -> str:
     """``#/components/schemas/X`` -> ``X``; other refs are not expected in this closure."""
     if not ref.startswith(REF_PREFIX):
         raise ValueError(f"unsupported $ref {ref!r}")
-    return ref[len(REF_PREFIX):]
+    return ref[len(REF_PREFIX) :]
 
 
 def convert(schema: Any, refs: set[str]) -> Any:

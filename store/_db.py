@@ -71,7 +71,9 @@ def create_schema(engine: Engine) -> None:
     with transaction(engine, write=True) as conn:
         row = conn.execute(select(Meta.value).where(Meta.key == "schema_version")).first()  # type: ignore[arg-type]
         if row is None:
-            conn.execute(Meta.__table__.insert().values(key="schema_version", value=str(SCHEMA_VERSION)))  # type: ignore[attr-defined]
+            conn.execute(
+                Meta.__table__.insert().values(key="schema_version", value=str(SCHEMA_VERSION))
+            )  # type: ignore[attr-defined]
         elif int(row[0]) > SCHEMA_VERSION:
             raise SchemaVersionError(
                 f"database schema version {row[0]} is newer than this code ({SCHEMA_VERSION})"

@@ -36,7 +36,9 @@ class Repo:
         row = self.conn.execute(select(t.c.body).where(t.c.id == id_)).first()
         return None if row is None else dict(row[0])
 
-    def get_with_state(self, kind: Literal["thread", "run"], id_: str) -> tuple[dict[str, Any], dict[str, Any]] | None:
+    def get_with_state(
+        self, kind: Literal["thread", "run"], id_: str
+    ) -> tuple[dict[str, Any], dict[str, Any]] | None:
         """``(body, private state)`` of a thread or run, or None."""
         t = _t(kind)
         row = self.conn.execute(select(t.c.body, t.c.state).where(t.c.id == id_)).first()
@@ -76,13 +78,21 @@ class Repo:
     def insert_many(self, kind: Kind, items: Iterable[tuple[dict[str, Any], int]]) -> None:
         """Insert several messages or steps (``(body, ord)`` pairs) in one statement."""
         rows = [
-            {"id": b["id"], "ord": o, "body": b, "thread_id": b["thread_id"], "run_id": b.get("run_id")}
+            {
+                "id": b["id"],
+                "ord": o,
+                "body": b,
+                "thread_id": b["thread_id"],
+                "run_id": b.get("run_id"),
+            }
             for b, o in items
         ]
         if rows:
             self.conn.execute(_t(kind).insert(), rows)
 
-    def save(self, kind: Kind, body: dict[str, Any], *, state: dict[str, Any] | None = None) -> None:
+    def save(
+        self, kind: Kind, body: dict[str, Any], *, state: dict[str, Any] | None = None
+    ) -> None:
         """Overwrite a stored object (and its queryable columns) with ``body``."""
         t = _t(kind)
         values: dict[str, Any] = {"body": body}
@@ -116,7 +126,9 @@ class Repo:
             scope.append(t.c.thread_id == thread_id)
         if run_id is not None:
             scope.append(t.c.run_id == run_id)
-        return keyset_page(self.conn, t, scope, limit=limit, order=order, after=after, before=before)
+        return keyset_page(
+            self.conn, t, scope, limit=limit, order=order, after=after, before=before
+        )
 
     # -- threads -------------------------------------------------------------------------
     def lock_thread(self, thread_id: str) -> dict[str, Any] | None:
@@ -143,10 +155,14 @@ class Repo:
     def history(self, thread_id: str) -> list[dict[str, Any]]:
         """The thread's messages and tool-call steps, merged in creation order."""
         m, s = _t("message"), _t("step")
-        rows = list(self.conn.execute(select(m.c.ord, m.c.seq, m.c.body).where(m.c.thread_id == thread_id)))
+        rows = list(
+            self.conn.execute(select(m.c.ord, m.c.seq, m.c.body).where(m.c.thread_id == thread_id))
+        )
         rows += [
             (o, q + (1 << 62), b)
-            for o, q, b in self.conn.execute(select(s.c.ord, s.c.seq, s.c.body).where(s.c.thread_id == thread_id))
+            for o, q, b in self.conn.execute(
+                select(s.c.ord, s.c.seq, s.c.body).where(s.c.thread_id == thread_id)
+            )
         ]
         rows.sort(key=lambda r: (r[0], r[1]))
         return [dict(r[2]) for r in rows]
@@ -172,11 +188,17 @@ class Repo:
         act on the same run: exactly one of two racing transitions wins.
         """
         t = _t("run")
-        values: dict[str, Any] = {"body": body, "status": body["status"], "expires_at": body.get("expires_at")}
+        values: dict[str, Any] = {
+            "body": body,
+            "status": body["status"],
+            "expires_at": body.get("expires_at"),
+        }
         if state is not None:
             values["state"] = state
         res = self.conn.execute(
-            update(t).where(t.c.id == body["id"], t.c.status.in_(list(from_statuses))).values(**values)
+            update(t)
+            .where(t.c.id == body["id"], t.c.status.in_(list(from_statuses)))
+            .values(**values)
         )
         return bool(res.rowcount)
 

@@ -17,7 +17,9 @@ import pytest
 
 from compat.testing import ResponsesEmulator
 
-PG_URL = os.environ.get("COMPAT_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+PG_URL = os.environ.get(
+    "COMPAT_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+)
 REQUIRE_PG = os.environ.get("COMPAT_REQUIRE_POSTGRES") == "1"
 
 _pg_error: str | None = None
@@ -36,7 +38,9 @@ def _postgres_reason() -> str | None:
             with psycopg.connect(dsn, connect_timeout=3):
                 pass
         except Exception as exc:  # any failure means: no PostgreSQL here
-            _pg_error = f"PostgreSQL not reachable at {PG_URL}: {exc.__class__.__name__}: {exc}".strip()
+            _pg_error = (
+                f"PostgreSQL not reachable at {PG_URL}: {exc.__class__.__name__}: {exc}".strip()
+            )
     return _pg_error
 
 

@@ -35,7 +35,12 @@ def check_ids(**ids: str) -> None:
         _params.check_id(value, _PREFIX[kind], param)
 
 
-def get_or_404(repo: Repo, kind: Literal["assistant", "thread", "message", "run", "step"], id_: str, **scope: str) -> Obj:
+def get_or_404(
+    repo: Repo,
+    kind: Literal["assistant", "thread", "message", "run", "step"],
+    id_: str,
+    **scope: str,
+) -> Obj:
     """The stored object, or 404 ``No <kind> found with id '<id>'.`` (also when it belongs
     to another thread or run)."""
     obj = repo.get(kind, id_)
@@ -89,7 +94,9 @@ def upstream(app: App, fn: Any) -> Any:
             code=body.get("code"),
         ) from None
     except openai.APIError as exc:
-        raise ApiError(500, f"Could not reach the upstream API: {exc.message}", type="server_error") from None
+        raise ApiError(
+            500, f"Could not reach the upstream API: {exc.message}", type="server_error"
+        ) from None
 
 
 def resolve_vector_stores(app: App, resources: Obj | None) -> Obj | None:
@@ -100,7 +107,11 @@ def resolve_vector_stores(app: App, resources: Obj | None) -> Obj | None:
     fs = dict(out["file_search"])
     ids = list(fs.get("vector_store_ids") or [])
     for spec in fs.pop("vector_stores"):
-        kwargs = {k: v for k, v in spec.items() if k in ("file_ids", "chunking_strategy", "metadata") and v is not None}
+        kwargs = {
+            k: v
+            for k, v in spec.items()
+            if k in ("file_ids", "chunking_strategy", "metadata") and v is not None
+        }
         vs = upstream(app, lambda c, kw=kwargs: c.vector_stores.create(**kw))
         ids.append(vs.id)
     fs["vector_store_ids"] = ids

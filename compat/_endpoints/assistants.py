@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from .. import _objects, _params
-from .._ids import new_id, now_ns
 from .._errors import not_found
+from .._ids import new_id, now_ns
 from ._common import check_ids, get_or_404, list_page, resolve_vector_stores
 
 if TYPE_CHECKING:

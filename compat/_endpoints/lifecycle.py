@@ -73,7 +73,9 @@ def cancel(app: App, repo: Repo, run: Obj, now: int) -> Obj:
     raise invalid(f"Cannot cancel run with status '{status}'.")
 
 
-def accept_tool_outputs(repo: Repo, run: Obj, state: Obj, outputs: list[Obj], now: int) -> tuple[Obj, list[Emit]]:
+def accept_tool_outputs(
+    repo: Repo, run: Obj, state: Obj, outputs: list[Obj], now: int
+) -> tuple[Obj, list[Emit]]:
     """Store submitted outputs on the pending tool_calls step and requeue the run.
 
     Returns the queued run and the events a stream of the continuation starts with.
@@ -86,7 +88,9 @@ def accept_tool_outputs(repo: Repo, run: Obj, state: Obj, outputs: list[Obj], no
         raise invalid(f"Expected tool outputs for call_ids {expected!r}, got {got!r}")
     by_id = {o["tool_call_id"]: o.get("output", "") for o in outputs}
     events: list[Emit] = []
-    step = repo.get("step", state.get("pending_step_id", "")) if state.get("pending_step_id") else None
+    step = (
+        repo.get("step", state.get("pending_step_id", "")) if state.get("pending_step_id") else None
+    )
     if step is not None:
         for call in step["step_details"]["tool_calls"]:
             if call["type"] == "function" and call["id"] in by_id:

@@ -40,7 +40,9 @@ def attach_file_search(app: App, thread: Obj, messages: list[Obj]) -> bool:
     if fs.get("vector_store_ids"):
         vs_id = fs["vector_store_ids"][0]
         for fid in files:
-            upstream(app, lambda c, f=fid: c.vector_stores.files.create(vector_store_id=vs_id, file_id=f))
+            upstream(
+                app, lambda c, f=fid: c.vector_stores.files.create(vector_store_id=vs_id, file_id=f)
+            )
         return False
     vs = upstream(
         app,

@@ -17,7 +17,8 @@ from .._errors import invalid
 from .._ids import new_id, now_ns
 from .._wire import LocalResponse, json_response
 from ._common import check_ids, get_or_404, list_page
-from .lifecycle import accept_tool_outputs, cancel as cancel_run, expire_overdue
+from .lifecycle import accept_tool_outputs, expire_overdue
+from .lifecycle import cancel as cancel_run
 from .messages import build_message
 from .threads import create_thread, store_thread
 
@@ -45,10 +46,22 @@ def effective_config(assistant: Obj, p: Obj) -> tuple[Obj, Obj]:
         value = assistant.get(key)
         return default if value is None else value
 
-    instructions = p["instructions"] if p.get("instructions") is not None else assistant.get("instructions") or ""
+    instructions = (
+        p["instructions"]
+        if p.get("instructions") is not None
+        else assistant.get("instructions") or ""
+    )
     if p.get("additional_instructions"):
-        instructions = f"{instructions}\n\n{p['additional_instructions']}" if instructions else p["additional_instructions"]
-    tools = _objects.normalize_tools(p["tools"]) if p.get("tools") is not None else assistant.get("tools") or []
+        instructions = (
+            f"{instructions}\n\n{p['additional_instructions']}"
+            if instructions
+            else p["additional_instructions"]
+        )
+    tools = (
+        _objects.normalize_tools(p["tools"])
+        if p.get("tools") is not None
+        else assistant.get("tools") or []
+    )
     cfg = {
         "model": p.get("model") or assistant["model"],
         "instructions": instructions,
@@ -58,10 +71,13 @@ def effective_config(assistant: Obj, p: Obj) -> tuple[Obj, Obj]:
         "top_p": float(pick("top_p", 1.0)),
         "max_prompt_tokens": p.get("max_prompt_tokens"),
         "max_completion_tokens": p.get("max_completion_tokens"),
-        "truncation_strategy": p.get("truncation_strategy") or {"type": "auto", "last_messages": None},
+        "truncation_strategy": p.get("truncation_strategy")
+        or {"type": "auto", "last_messages": None},
         "response_format": pick("response_format", "auto"),
         "tool_choice": p.get("tool_choice") or "auto",
-        "parallel_tool_calls": p["parallel_tool_calls"] if p.get("parallel_tool_calls") is not None else True,
+        "parallel_tool_calls": p["parallel_tool_calls"]
+        if p.get("parallel_tool_calls") is not None
+        else True,
         "reasoning_effort": pick("reasoning_effort", None),
     }
     if "last_messages" not in cfg["truncation_strategy"]:
@@ -76,7 +92,9 @@ def effective_config(assistant: Obj, p: Obj) -> tuple[Obj, Obj]:
     return cfg, state
 
 
-def _start(app: App, run: Obj, *, stream: bool, prelude: list[tuple[str, Obj]]) -> Obj | LocalResponse:
+def _start(
+    app: App, run: Obj, *, stream: bool, prelude: list[tuple[str, Obj]]
+) -> Obj | LocalResponse:
     if not stream:
         app.start_run(run["id"], None)
         return run
@@ -87,7 +105,15 @@ def _start(app: App, run: Obj, *, stream: bool, prelude: list[tuple[str, Obj]]) 
     return LocalResponse(200, list(_SSE_HEADERS), stream=feed.reader())
 
 
-def _new_run(app: App, repo: Any, thread_id: str, assistant: Obj, p: Obj, include: list[str], extra_state: Obj) -> Obj:
+def _new_run(
+    app: App,
+    repo: Any,
+    thread_id: str,
+    assistant: Obj,
+    p: Obj,
+    include: list[str],
+    extra_state: Obj,
+) -> Obj:
     cfg, state = effective_config(assistant, p)
     state.update(extra_state)
     state["include_content"] = bool(include)
@@ -113,10 +139,19 @@ def create(app: App, req: LocalRequest, thread_id: str) -> Obj | LocalResponse:
         active = repo.active_run(thread_id)
         if active is not None:
             raise _busy(thread_id, active["id"])
-        extra = [(build_message(thread_id, o, m), o) for m in p.get("additional_messages") or [] for o in [now_ns()]]
+        extra = [
+            (build_message(thread_id, o, m), o)
+            for m in p.get("additional_messages") or []
+            for o in [now_ns()]
+        ]
         repo.insert_many("message", extra)
         run = _new_run(app, repo, thread_id, assistant, p, include, {})
-    return _start(app, run, stream=bool(p.get("stream")), prelude=[("thread.run.created", run), ("thread.run.queued", run)])
+    return _start(
+        app,
+        run,
+        stream=bool(p.get("stream")),
+        prelude=[("thread.run.created", run), ("thread.run.queued", run)],
+    )
 
 
 def create_thread_and_run(app: App, req: LocalRequest) -> Obj | LocalResponse:
@@ -199,7 +234,9 @@ def cancel(app: App, req: LocalRequest, thread_id: str, run_id: str) -> Obj:
     return out
 
 
-def submit_tool_outputs(app: App, req: LocalRequest, thread_id: str, run_id: str) -> Obj | LocalResponse:
+def submit_tool_outputs(
+    app: App, req: LocalRequest, thread_id: str, run_id: str
+) -> Obj | LocalResponse:
     check_ids(thread_id=thread_id, run_id=run_id)
     p = _params.submit_tool_outputs(req.json())
     now = app.now()
@@ -211,4 +248,6 @@ def submit_tool_outputs(app: App, req: LocalRequest, thread_id: str, run_id: str
         assert found is not None
         run, events = accept_tool_outputs(repo, found[0], found[1], p["tool_outputs"], now)
     app.watch.notify(run_id)
-    return _start(app, run, stream=bool(p.get("stream")), prelude=[(e.event, e.data) for e in events])
+    return _start(
+        app, run, stream=bool(p.get("stream")), prelude=[(e.event, e.data) for e in events]
+    )

@@ -56,8 +56,12 @@ def _upstream_error(exc: BaseException) -> Obj:
         code = body.get("code") if isinstance(body.get("code"), str) else None
         return last_error_from_upstream(status=exc.status_code, code=code, message=exc.message)
     if isinstance(exc, openai.APIError):
-        return last_error_from_upstream(status=None, code=getattr(exc, "code", None), message=exc.message)
-    return last_error_from_upstream(status=None, code=None, message="The server had an error while processing your request.")
+        return last_error_from_upstream(
+            status=None, code=getattr(exc, "code", None), message=exc.message
+        )
+    return last_error_from_upstream(
+        status=None, code=None, message="The server had an error while processing your request."
+    )
 
 
 class Segment:
@@ -79,7 +83,10 @@ class Segment:
             return False
         run, state = found
         self.machine = RunMachine(
-            run, state, new_id=new_id, include_file_search_content=bool(state.get("include_content"))
+            run,
+            state,
+            new_id=new_id,
+            include_file_search_content=bool(state.get("include_content")),
         )
         if run["status"] != "queued":
             self._publish_current(run)
@@ -115,7 +122,9 @@ class Segment:
             if isinstance(e, Emit):
                 if self.feed is not None:
                     self.feed.publish(e.event, e.data)
-                run_changed = run_changed or e.event.startswith("thread.run.") and ".step." not in e.event
+                run_changed = (
+                    run_changed or e.event.startswith("thread.run.") and ".step." not in e.event
+                )
         if run_changed:
             self.app.watch.notify(self.run_id)
 
@@ -194,7 +203,13 @@ class Segment:
         self._publish_current(run)
 
     def _publish_current(self, run: Obj) -> None:
-        if self.feed is not None and run["status"] in ("cancelled", "expired", "failed", "completed", "incomplete"):
+        if self.feed is not None and run["status"] in (
+            "cancelled",
+            "expired",
+            "failed",
+            "completed",
+            "incomplete",
+        ):
             self.feed.publish(f"thread.run.{run['status']}", run)
 
     def close(self) -> None:
@@ -212,19 +227,37 @@ class Segment:
         out = []
         if ev.get("type") == "response.output_text.annotation.added":
             ann = ev.get("annotation") or {}
-            if ann.get("type") == "container_file_citation" and ann.get("file_id") not in self.machine.file_ids:
-                out.append((ann["file_id"], ann.get("container_id", ""), ann["file_id"], ann.get("filename") or "file"))
+            if (
+                ann.get("type") == "container_file_citation"
+                and ann.get("file_id") not in self.machine.file_ids
+            ):
+                out.append(
+                    (
+                        ann["file_id"],
+                        ann.get("container_id", ""),
+                        ann["file_id"],
+                        ann.get("filename") or "file",
+                    )
+                )
         elif ev.get("type") == "response.output_item.done":
             item = ev.get("item") or {}
             if item.get("type") == "code_interpreter_call":
                 for o in item.get("outputs") or []:
-                    if o.get("type") == "image" and o.get("url") and o["url"] not in self.machine.file_ids:
+                    if (
+                        o.get("type") == "image"
+                        and o.get("url")
+                        and o["url"] not in self.machine.file_ids
+                    ):
                         out.append((o["url"], item.get("container_id") or "", None, o["url"]))
         return out
 
 
 def _image_name(url: str) -> str:
-    return "image.png" if url.startswith("data:") else url.rstrip("/").split("/")[-1].split("?")[0] or "image.png"
+    return (
+        "image.png"
+        if url.startswith("data:")
+        else url.rstrip("/").split("/")[-1].split("?")[0] or "image.png"
+    )
 
 
 class RunDriver:
@@ -280,7 +313,9 @@ class RunDriver:
         """Copy a container file (or image URL) into the Files API; its ``file-…`` id."""
         try:
             if cfile_id is not None:
-                data = self.client.containers.files.content.retrieve(cfile_id, container_id=container_id).read()
+                data = self.client.containers.files.content.retrieve(
+                    cfile_id, container_id=container_id
+                ).read()
                 filename = name
             elif name.startswith("data:"):
                 data, filename = base64.b64decode(name.split(",", 1)[1]), "image.png"
@@ -355,13 +390,17 @@ class AsyncRunDriver:
     async def _materialize(self, container_id: str, cfile_id: str | None, name: str) -> str | None:
         try:
             if cfile_id is not None:
-                resp = await self.client.containers.files.content.retrieve(cfile_id, container_id=container_id)
+                resp = await self.client.containers.files.content.retrieve(
+                    cfile_id, container_id=container_id
+                )
                 data, filename = resp.read(), name
             elif name.startswith("data:"):
                 data, filename = base64.b64decode(name.split(",", 1)[1]), "image.png"
             else:
                 data, filename = (await self.client._client.get(name)).content, _image_name(name)
-            return str((await self.client.files.create(file=(filename, data), purpose="assistants")).id)
+            return str(
+                (await self.client.files.create(file=(filename, data), purpose="assistants")).id
+            )
         except Exception as exc:
             log.warning("could not copy %s into the Files API: %s", cfile_id or name[:60], exc)
             return None

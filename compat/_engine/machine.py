@@ -98,7 +98,9 @@ def close_open(
             event = "thread.message.completed"
         else:
             reason = message_reason or _MESSAGE_REASON.get(run_status, "max_tokens")
-            msg.update(status="incomplete", incomplete_at=now, incomplete_details={"reason": reason})
+            msg.update(
+                status="incomplete", incomplete_at=now, incomplete_details={"reason": reason}
+            )
             event = "thread.message.incomplete"
         out += [Save("message", _snap(msg)), Emit(event, _snap(msg))]
     for step in steps:
@@ -129,7 +131,9 @@ def add_usage(a: Obj | None, b: Obj | None) -> Obj | None:
         return None if b is None else dict(b)
     if b is None:
         return dict(a)
-    return {k: a.get(k, 0) + b.get(k, 0) for k in ("prompt_tokens", "completion_tokens", "total_tokens")}
+    return {
+        k: a.get(k, 0) + b.get(k, 0) for k in ("prompt_tokens", "completion_tokens", "total_tokens")
+    }
 
 
 def end_run(run: Obj, status: str, now: int, **fields: Any) -> Obj:
@@ -197,7 +201,9 @@ class RunMachine:
             Emit("thread.run.in_progress", _snap(self.run)),
         ]
 
-    def _terminal(self, status: str, now: int, *, message_reason: str | None = None, **fields: Any) -> list[Effect]:
+    def _terminal(
+        self, status: str, now: int, *, message_reason: str | None = None, **fields: Any
+    ) -> list[Effect]:
         self.finished = True
         effects = self._close_held(None)
         effects += close_open(
@@ -346,7 +352,11 @@ class RunMachine:
     def _message_delta(self, msg: Obj, block_delta: Obj) -> Emit:
         return Emit(
             "thread.message.delta",
-            {"id": msg["id"], "object": "thread.message.delta", "delta": {"content": [block_delta]}},
+            {
+                "id": msg["id"],
+                "object": "thread.message.delta",
+                "delta": {"content": [block_delta]},
+            },
         )
 
     def _text_block(self, it: _Item, content_index: int) -> tuple[int, Obj, bool]:
@@ -431,7 +441,11 @@ class RunMachine:
             it.message["content"].append({"type": "refusal", "refusal": ""})
         k = it.blocks[ci]
         it.message["content"][k]["refusal"] += ev.get("delta", "")
-        return [self._message_delta(it.message, {"index": k, "type": "refusal", "refusal": ev.get("delta", "")})]
+        return [
+            self._message_delta(
+                it.message, {"index": k, "type": "refusal", "refusal": ev.get("delta", "")}
+            )
+        ]
 
     def _on_response_function_call_arguments_delta(self, ev: Obj, now: int) -> list[Effect]:
         it = self.items.get(ev.get("output_index", -1))
@@ -442,7 +456,11 @@ class RunMachine:
         return [
             self._step_delta(
                 it.step,
-                {"index": it.call_index, "type": "function", "function": {"arguments": ev.get("delta", "")}},
+                {
+                    "index": it.call_index,
+                    "type": "function",
+                    "function": {"arguments": ev.get("delta", "")},
+                },
             )
         ]
 
@@ -455,7 +473,11 @@ class RunMachine:
         return [
             self._step_delta(
                 it.step,
-                {"index": 0, "type": "code_interpreter", "code_interpreter": {"input": ev.get("delta", "")}},
+                {
+                    "index": 0,
+                    "type": "code_interpreter",
+                    "code_interpreter": {"input": ev.get("delta", "")},
+                },
             )
         ]
 
@@ -473,7 +495,11 @@ class RunMachine:
                 for ann in part.get("annotations") or []:
                     self._maybe_image_block(msg, ann)
             if item.get("status") == "incomplete":
-                msg.update(status="incomplete", incomplete_at=now, incomplete_details={"reason": "max_tokens"})
+                msg.update(
+                    status="incomplete",
+                    incomplete_at=now,
+                    incomplete_details={"reason": "max_tokens"},
+                )
                 event = "thread.message.incomplete"
             else:
                 msg.update(status="completed", completed_at=now)
@@ -497,7 +523,9 @@ class RunMachine:
                 if out.get("type") == "logs":
                     outputs.append({"type": "logs", "logs": out.get("logs", "")})
                 elif out.get("type") == "image" and out.get("url") in self.file_ids:
-                    outputs.append({"type": "image", "image": {"file_id": self.file_ids[out["url"]]}})
+                    outputs.append(
+                        {"type": "image", "image": {"file_id": self.file_ids[out["url"]]}}
+                    )
             if outputs:
                 ci["outputs"] = outputs
                 effects.append(
@@ -506,7 +534,9 @@ class RunMachine:
                         {
                             "index": 0,
                             "type": "code_interpreter",
-                            "code_interpreter": {"outputs": [{"index": n, **o} for n, o in enumerate(outputs)]},
+                            "code_interpreter": {
+                                "outputs": [{"index": n, **o} for n, o in enumerate(outputs)]
+                            },
                         },
                     )
                 )
@@ -538,11 +568,18 @@ class RunMachine:
             if part.get("type") == "output_text" and ci not in it.blocks:
                 it.blocks[ci] = len(it.message["content"])
                 it.message["content"].append(
-                    {"type": "text", "text": text_from_output_text(part, output_index=idx, file_ids=self.file_ids)}
+                    {
+                        "type": "text",
+                        "text": text_from_output_text(
+                            part, output_index=idx, file_ids=self.file_ids
+                        ),
+                    }
                 )
             elif part.get("type") == "refusal" and ci not in it.blocks:
                 it.blocks[ci] = len(it.message["content"])
-                it.message["content"].append({"type": "refusal", "refusal": part.get("refusal", "")})
+                it.message["content"].append(
+                    {"type": "refusal", "refusal": part.get("refusal", "")}
+                )
 
     def _maybe_image_block(self, msg: Obj, ann: Obj) -> None:
         if ann.get("type") != "container_file_citation":
@@ -551,14 +588,21 @@ class RunMachine:
         if not name.endswith((".png", ".jpg", ".jpeg", ".gif", ".webp")):
             return
         fid = self.file_ids.get(ann.get("file_id", ""), ann.get("file_id", ""))
-        if any(b.get("type") == "image_file" and b["image_file"]["file_id"] == fid for b in msg["content"]):
+        if any(
+            b.get("type") == "image_file" and b["image_file"]["file_id"] == fid
+            for b in msg["content"]
+        ):
             return
-        msg["content"].append({"type": "image_file", "image_file": {"file_id": fid, "detail": None}})
+        msg["content"].append(
+            {"type": "image_file", "image_file": {"file_id": fid, "detail": None}}
+        )
 
     def _turn_usage(self, response: Obj) -> Obj:
         usage = usage_from_response(response.get("usage"))
         self.state["prompt_tokens"] = self.state.get("prompt_tokens", 0) + usage["prompt_tokens"]
-        self.state["completion_tokens"] = self.state.get("completion_tokens", 0) + usage["completion_tokens"]
+        self.state["completion_tokens"] = (
+            self.state.get("completion_tokens", 0) + usage["completion_tokens"]
+        )
         self.run["usage"] = add_usage(self.run.get("usage"), usage)
         return usage
 
@@ -579,7 +623,10 @@ class RunMachine:
                         {
                             "id": c["id"],
                             "type": "function",
-                            "function": {"name": c["function"]["name"], "arguments": c["function"]["arguments"]},
+                            "function": {
+                                "name": c["function"]["name"],
+                                "arguments": c["function"]["arguments"],
+                            },
                         }
                         for c in self.fn_item.step["step_details"]["tool_calls"]
                     ]
@@ -623,7 +670,9 @@ class RunMachine:
         from .._translate.output import last_error_from_upstream
 
         return self.fail(
-            last_error_from_upstream(status=None, code=err.get("code"), message=err.get("message") or "The run failed."),
+            last_error_from_upstream(
+                status=None, code=err.get("code"), message=err.get("message") or "The run failed."
+            ),
             now,
         )
 
@@ -631,7 +680,9 @@ class RunMachine:
         from .._translate.output import last_error_from_upstream
 
         return self.fail(
-            last_error_from_upstream(status=None, code=ev.get("code"), message=ev.get("message") or "The run failed."),
+            last_error_from_upstream(
+                status=None, code=ev.get("code"), message=ev.get("message") or "The run failed."
+            ),
             now,
         )
 
@@ -639,4 +690,6 @@ class RunMachine:
         """The upstream stream closed without a final event: the run failed."""
         if self.finished:
             return []
-        return self.fail({"code": "server_error", "message": "The upstream response ended unexpectedly."}, now)
+        return self.fail(
+            {"code": "server_error", "message": "The upstream response ended unexpectedly."}, now
+        )

@@ -8,7 +8,7 @@ Imports: httpx / httpx2 (whichever the SDK's client uses), compat._wire.
 from __future__ import annotations
 
 import importlib
-from functools import lru_cache
+from functools import cache
 from types import ModuleType
 from typing import Any
 
@@ -26,7 +26,7 @@ def library_of(http_client: Any) -> ModuleType:
     raise TypeError(f"not an httpx or httpx2 client: {http_client!r}")
 
 
-@lru_cache(maxsize=None)
+@cache
 def _classes(lib_name: str) -> tuple[type, type]:
     return build_transports(importlib.import_module(lib_name))
 

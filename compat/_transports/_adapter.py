@@ -32,7 +32,9 @@ def _to_local(request: Any, path: str, body: bytes) -> LocalRequest:
     return LocalRequest(
         method=request.method,
         path=path,
-        query_string=request.url.query.decode() if isinstance(request.url.query, bytes) else str(request.url.query),
+        query_string=request.url.query.decode()
+        if isinstance(request.url.query, bytes)
+        else str(request.url.query),
         headers={k.lower(): v for k, v in request.headers.items()},
         body=body,
         timeout=timeout,

@@ -91,7 +91,11 @@ async def test_thread_with_initial_messages_keeps_their_order(client: Any) -> No
             messages=[
                 {"role": "user", "content": "first"},
                 {"role": "assistant", "content": "second"},
-                {"role": "user", "content": [{"type": "text", "text": "third"}], "metadata": {"k": "v"}},
+                {
+                    "role": "user",
+                    "content": [{"type": "text", "text": "third"}],
+                    "metadata": {"k": "v"},
+                },
             ],
             metadata={"user": "alex"},
         )
@@ -121,7 +125,10 @@ async def test_messages_crud_and_content_parts(client: Any) -> None:
             role="user",
             content=[
                 {"type": "text", "text": "look"},
-                {"type": "image_url", "image_url": {"url": "https://example.com/a.png", "detail": "low"}},
+                {
+                    "type": "image_url",
+                    "image_url": {"url": "https://example.com/a.png", "detail": "low"},
+                },
                 {"type": "image_file", "image_file": {"file_id": "file-img"}},
             ],
             attachments=[{"file_id": "file-data", "tools": [{"type": "code_interpreter"}]}],
@@ -146,10 +153,15 @@ async def test_messages_crud_and_content_parts(client: Any) -> None:
 
 async def test_message_pages_with_before_and_after(client: Any) -> None:
     t = await aw(client.beta.threads.create())
-    ids = [(await aw(client.beta.threads.messages.create(t.id, role="user", content=f"m{i}"))).id for i in range(25)]
+    ids = [
+        (await aw(client.beta.threads.messages.create(t.id, role="user", content=f"m{i}"))).id
+        for i in range(25)
+    ]
     page = await aw(client.beta.threads.messages.list(t.id))
     assert len(page.data) == 20 and page.has_more and page.data[0].id == ids[-1]
-    assert [m.id for m in await collect(client.beta.threads.messages.list(t.id, order="asc", limit=4))] == ids
+    assert [
+        m.id for m in await collect(client.beta.threads.messages.list(t.id, order="asc", limit=4))
+    ] == ids
     before = await aw(client.beta.threads.messages.list(t.id, before=ids[10], limit=3))  # desc
     assert [m.id for m in before.data] == [ids[13], ids[12], ids[11]]
 
@@ -157,21 +169,73 @@ async def test_message_pages_with_before_and_after(client: Any) -> None:
 @pytest.mark.parametrize(
     ("call", "status", "param", "code"),
     [
-        (lambda c, t: c.beta.threads.messages.list(t, limit=0), 400, "limit", "integer_below_min_value"),
-        (lambda c, t: c.beta.threads.messages.list(t, order="sideways"), 400, "order", "invalid_value"),
-        (lambda c, t: c.beta.threads.messages.create(t, role="system", content="x"), 400, "role", "invalid_value"),
-        (lambda c, t: c.beta.threads.messages.create(t, role="user", content=""), 400, "content", None),
-        (lambda c, t: c.beta.threads.messages.create(t, role="user", content=[]), 400, "content", "empty_array"),
-        (lambda c, t: c.beta.threads.messages.create(t, role="user", content="x" * 256_001), 400, "content", "string_above_max_length"),
-        (lambda c, t: c.beta.threads.update(t, metadata={f"k{i}": "v" for i in range(17)}), 400, "metadata", "object_above_max_properties"),
-        (lambda c, t: c.beta.threads.update(t, metadata={"k": "v" * 513}), 400, "metadata.k", "string_above_max_length"),
-        (lambda c, t: c.beta.assistants.create(model="m", tools=[{"type": "browser"}]), 400, "tools[0].type", "invalid_value"),
-        (lambda c, t: c.beta.assistants.create(model="m", extra_body={"colour": "red"}), 400, "colour", "unknown_parameter"),
+        (
+            lambda c, t: c.beta.threads.messages.list(t, limit=0),
+            400,
+            "limit",
+            "integer_below_min_value",
+        ),
+        (
+            lambda c, t: c.beta.threads.messages.list(t, order="sideways"),
+            400,
+            "order",
+            "invalid_value",
+        ),
+        (
+            lambda c, t: c.beta.threads.messages.create(t, role="system", content="x"),
+            400,
+            "role",
+            "invalid_value",
+        ),
+        (
+            lambda c, t: c.beta.threads.messages.create(t, role="user", content=""),
+            400,
+            "content",
+            None,
+        ),
+        (
+            lambda c, t: c.beta.threads.messages.create(t, role="user", content=[]),
+            400,
+            "content",
+            "empty_array",
+        ),
+        (
+            lambda c, t: c.beta.threads.messages.create(t, role="user", content="x" * 256_001),
+            400,
+            "content",
+            "string_above_max_length",
+        ),
+        (
+            lambda c, t: c.beta.threads.update(t, metadata={f"k{i}": "v" for i in range(17)}),
+            400,
+            "metadata",
+            "object_above_max_properties",
+        ),
+        (
+            lambda c, t: c.beta.threads.update(t, metadata={"k": "v" * 513}),
+            400,
+            "metadata.k",
+            "string_above_max_length",
+        ),
+        (
+            lambda c, t: c.beta.assistants.create(model="m", tools=[{"type": "browser"}]),
+            400,
+            "tools[0].type",
+            "invalid_value",
+        ),
+        (
+            lambda c, t: c.beta.assistants.create(model="m", extra_body={"colour": "red"}),
+            400,
+            "colour",
+            "unknown_parameter",
+        ),
         (lambda c, t: c.beta.threads.retrieve("undefined"), 400, "thread_id", "invalid_value"),
         (lambda c, t: c.beta.threads.messages.retrieve("msg_nope", thread_id=t), 404, None, None),
     ],
 )
-async def test_bad_input_gets_the_real_error(client: Any, call: Any, status: int, param: str | None, code: str | None) -> None:
+async def test_bad_input_gets_the_real_error(
+    client: Any, call: Any, status: int, param: str | None, code: str | None
+) -> None:
     t = await aw(client.beta.threads.create(metadata={"keep": "me"}))
     with pytest.raises(openai.APIStatusError) as e:
         await aw(call(client, t.id))

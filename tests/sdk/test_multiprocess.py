@@ -9,8 +9,6 @@ import textwrap
 from pathlib import Path
 from typing import Any
 
-import pytest
-
 import compat
 from tests.sdk.test_runs import WEATHER_TOOL
 
@@ -34,7 +32,9 @@ def run_in_child(code: str, **env: str) -> dict[str, Any]:
 def test_another_process_reads_and_continues_a_run(db_url: str, emulator: Any) -> None:
     c = compat.OpenAI(base_url=emulator.base_url, api_key="sk-test", store=db_url, max_retries=0)
     a = c.beta.assistants.create(model="gpt-4o", tools=[WEATHER_TOOL])
-    t = c.beta.threads.create(messages=[{"role": "user", "content": "What's the weather in Paris?"}])
+    t = c.beta.threads.create(
+        messages=[{"role": "user", "content": "What's the weather in Paris?"}]
+    )
     run = c.beta.threads.runs.create_and_poll(thread_id=t.id, assistant_id=a.id)
     assert run.status == "requires_action"
     call_id = run.required_action.submit_tool_outputs.tool_calls[0].id
@@ -42,7 +42,9 @@ def test_another_process_reads_and_continues_a_run(db_url: str, emulator: Any) -
     child = run_in_child(
         f"""
         import json, compat
-        c = compat.OpenAI(base_url={emulator.base_url!r}, api_key="sk-test", store={db_url!r}, max_retries=0)
+        c = compat.OpenAI(
+            base_url={emulator.base_url!r}, api_key="sk-test", store={db_url!r}, max_retries=0
+        )
         a = c.beta.assistants.retrieve({a.id!r})
         msgs = [m.content[0].text.value for m in c.beta.threads.messages.list({t.id!r})]
         run = c.beta.threads.runs.submit_tool_outputs_and_poll(
@@ -51,7 +53,11 @@ def test_another_process_reads_and_continues_a_run(db_url: str, emulator: Any) -
         print(json.dumps({{"assistant": a.id, "messages": msgs, "status": run.status}}))
         """
     )
-    assert child == {"assistant": a.id, "messages": ["What's the weather in Paris?"], "status": "completed"}
+    assert child == {
+        "assistant": a.id,
+        "messages": ["What's the weather in Paris?"],
+        "status": "completed",
+    }
     back = c.beta.threads.runs.retrieve(run.id, thread_id=t.id)
     assert back.status == "completed"
     answer = c.beta.threads.messages.list(t.id).data[0].content[0].text.value
@@ -67,7 +73,9 @@ def test_one_active_run_per_thread_across_processes(db_url: str, emulator: Any) 
     child = run_in_child(
         f"""
         import json, openai, compat
-        c = compat.OpenAI(base_url={emulator.base_url!r}, api_key="sk-test", store={db_url!r}, max_retries=0)
+        c = compat.OpenAI(
+            base_url={emulator.base_url!r}, api_key="sk-test", store={db_url!r}, max_retries=0
+        )
         try:
             c.beta.threads.runs.create(thread_id={t.id!r}, assistant_id={a.id!r})
             print(json.dumps({{"error": None}}))
@@ -89,7 +97,9 @@ def test_cancel_from_another_process(db_url: str, emulator: Any) -> None:
     child = run_in_child(
         f"""
         import json, time, compat
-        c = compat.OpenAI(base_url={emulator.base_url!r}, api_key="sk-test", store={db_url!r}, max_retries=0)
+        c = compat.OpenAI(
+            base_url={emulator.base_url!r}, api_key="sk-test", store={db_url!r}, max_retries=0
+        )
         while c.beta.threads.runs.retrieve({run.id!r}, thread_id={t.id!r}).status != "in_progress":
             time.sleep(0.05)
         r = c.beta.threads.runs.cancel({run.id!r}, thread_id={t.id!r})

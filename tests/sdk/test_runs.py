@@ -54,7 +54,11 @@ async def setup(client: Any, content: str, **assistant: Any) -> tuple[Any, Any]:
 
 
 async def test_quickstart_manual_polling(client: Any, emulator: Any) -> None:
-    a, t = await setup(client, "What are the major planets in our solar system?", instructions="Answer general questions.")
+    a, t = await setup(
+        client,
+        "What are the major planets in our solar system?",
+        instructions="Answer general questions.",
+    )
     run = await aw(client.beta.threads.runs.create(thread_id=t.id, assistant_id=a.id))
     assert run.status == "queued" and run.id.startswith("run_")
     assert run.expires_at == run.created_at + 600 and run.usage is None
@@ -74,25 +78,45 @@ async def test_quickstart_manual_polling(client: Any, emulator: Any) -> None:
     body = emulator.requests[-1]
     assert body["instructions"] == "Answer general questions."
     assert body["input"] == [
-        {"type": "message", "role": "user", "content": [{"type": "input_text", "text": "What are the major planets in our solar system?"}]}
+        {
+            "type": "message",
+            "role": "user",
+            "content": [
+                {"type": "input_text", "text": "What are the major planets in our solar system?"}
+            ],
+        }
     ]
     assert body["stream"] is True and body["store"] is False and "temperature" not in body
 
 
 async def test_two_turn_conversation_remembers_the_name(client: Any) -> None:
-    a = await aw(client.beta.assistants.create(model="gpt-4o", instructions="Remember the conversation."))
+    a = await aw(
+        client.beta.assistants.create(model="gpt-4o", instructions="Remember the conversation.")
+    )
     t = await aw(client.beta.threads.create())
     answers = []
-    for text in ["My name is Alex and I'm learning about AI.", "What was my name again? And what am I learning about?"]:
+    for text in [
+        "My name is Alex and I'm learning about AI.",
+        "What was my name again? And what am I learning about?",
+    ]:
         await aw(client.beta.threads.messages.create(t.id, role="user", content=text))
         run = await aw(client.beta.threads.runs.create_and_poll(thread_id=t.id, assistant_id=a.id))
         assert run.status == "completed"
-        answers.append((await aw(client.beta.threads.messages.list(t.id, limit=1))).data[0].content[0].text.value)
+        answers.append(
+            (await aw(client.beta.threads.messages.list(t.id, limit=1)))
+            .data[0]
+            .content[0]
+            .text.value
+        )
     assert "Alex" in answers[1] and "AI" in answers[1]
 
 
 async def test_weather_function_loop(client: Any, emulator: Any) -> None:
-    a, t = await setup(client, "What's the weather in Paris in celsius?", tools=[{"type": "code_interpreter"}, WEATHER_TOOL])
+    a, t = await setup(
+        client,
+        "What's the weather in Paris in celsius?",
+        tools=[{"type": "code_interpreter"}, WEATHER_TOOL],
+    )
     run = await aw(client.beta.threads.runs.create(thread_id=t.id, assistant_id=a.id))
     seen = []
     for _ in range(400):
@@ -105,8 +129,18 @@ async def test_weather_function_loop(client: Any, emulator: Any) -> None:
             assert [c.function.name for c in calls] == ["get_weather"]
             args = json.loads(calls[0].function.arguments)
             assert args["location"] == "Paris"
-            outputs = [{"tool_call_id": c.id, "output": json.dumps({"temperature": 22.8, "unit": "celsius"})} for c in calls]
-            back = await aw(client.beta.threads.runs.submit_tool_outputs(thread_id=t.id, run_id=run.id, tool_outputs=outputs))
+            outputs = [
+                {
+                    "tool_call_id": c.id,
+                    "output": json.dumps({"temperature": 22.8, "unit": "celsius"}),
+                }
+                for c in calls
+            ]
+            back = await aw(
+                client.beta.threads.runs.submit_tool_outputs(
+                    thread_id=t.id, run_id=run.id, tool_outputs=outputs
+                )
+            )
             assert back.status == "queued" and back.required_action is None
         else:
             await asyncio.sleep(0.02)
@@ -127,7 +161,9 @@ async def test_weather_function_loop(client: Any, emulator: Any) -> None:
     kinds = [i["type"] for i in second["input"]]
     assert kinds[-2:] == ["function_call", "function_call_output"]
     call_id = second["input"][-2]["call_id"]
-    steps = (await aw(client.beta.threads.runs.steps.list(run.id, thread_id=t.id, order="asc"))).data
+    steps = (
+        await aw(client.beta.threads.runs.steps.list(run.id, thread_id=t.id, order="asc"))
+    ).data
     assert [s.type for s in steps] == ["tool_calls", "message_creation"]
     tc = steps[0].step_details.tool_calls[0]
     assert tc.id == call_id and tc.function.output is not None and "22.8" in tc.function.output
@@ -135,22 +171,47 @@ async def test_weather_function_loop(client: Any, emulator: Any) -> None:
 
 
 async def test_parallel_calls_must_all_be_answered(client: Any, emulator: Any) -> None:
-    emulator.enqueue(function_calls=[("get_weather", {"location": "Paris"}), ("get_weather", {"location": "Oslo"})])
+    emulator.enqueue(
+        function_calls=[
+            ("get_weather", {"location": "Paris"}),
+            ("get_weather", {"location": "Oslo"}),
+        ]
+    )
     a, t = await setup(client, "Weather in Paris and Oslo?", tools=[WEATHER_TOOL])
     run = await aw(client.beta.threads.runs.create_and_poll(thread_id=t.id, assistant_id=a.id))
     assert run.status == "requires_action"
     calls = run.required_action.submit_tool_outputs.tool_calls
     assert len(calls) == 2 and len({c.id for c in calls}) == 2
     with pytest.raises(openai.BadRequestError) as e:
-        await aw(client.beta.threads.runs.submit_tool_outputs(run.id, thread_id=t.id, tool_outputs=[{"tool_call_id": calls[0].id, "output": "x"}]))
-    assert f"Expected tool outputs for call_ids ['{calls[0].id}', '{calls[1].id}'], got ['{calls[0].id}']" in e.value.message
+        await aw(
+            client.beta.threads.runs.submit_tool_outputs(
+                run.id, thread_id=t.id, tool_outputs=[{"tool_call_id": calls[0].id, "output": "x"}]
+            )
+        )
+    assert (
+        f"Expected tool outputs for call_ids ['{calls[0].id}', '{calls[1].id}'], "
+        f"got ['{calls[0].id}']" in e.value.message
+    )
     with pytest.raises(openai.BadRequestError):
-        await aw(client.beta.threads.runs.submit_tool_outputs(run.id, thread_id=t.id, tool_outputs=[{"tool_call_id": "call_unknown", "output": "x"}, {"tool_call_id": calls[1].id, "output": "y"}]))
+        await aw(
+            client.beta.threads.runs.submit_tool_outputs(
+                run.id,
+                thread_id=t.id,
+                tool_outputs=[
+                    {"tool_call_id": "call_unknown", "output": "x"},
+                    {"tool_call_id": calls[1].id, "output": "y"},
+                ],
+            )
+        )
     still = await aw(client.beta.threads.runs.retrieve(run.id, thread_id=t.id))
     assert still.status == "requires_action"  # failed submissions changed nothing
     run = await aw(
         client.beta.threads.runs.submit_tool_outputs_and_poll(
-            run_id=run.id, thread_id=t.id, tool_outputs=[{"tool_call_id": c.id, "output": f"sunny-{i}"} for i, c in enumerate(calls)]
+            run_id=run.id,
+            thread_id=t.id,
+            tool_outputs=[
+                {"tool_call_id": c.id, "output": f"sunny-{i}"} for i, c in enumerate(calls)
+            ],
         )
     )
     assert run.status == "completed"
@@ -166,10 +227,18 @@ async def test_requires_action_any_number_of_times(client: Any, emulator: Any) -
     for expected in ("requires_action", "requires_action"):
         assert run.status == expected
         call = run.required_action.submit_tool_outputs.tool_calls[0]
-        run = await aw(client.beta.threads.runs.submit_tool_outputs_and_poll(run_id=run.id, thread_id=t.id, tool_outputs=[{"tool_call_id": call.id, "output": "ok"}]))
+        run = await aw(
+            client.beta.threads.runs.submit_tool_outputs_and_poll(
+                run_id=run.id,
+                thread_id=t.id,
+                tool_outputs=[{"tool_call_id": call.id, "output": "ok"}],
+            )
+        )
     assert run.status == "completed"
     assert all(any(x["type"] == "function" for x in r["tools"]) for r in emulator.requests)
-    steps = (await aw(client.beta.threads.runs.steps.list(run.id, thread_id=t.id, order="asc"))).data
+    steps = (
+        await aw(client.beta.threads.runs.steps.list(run.id, thread_id=t.id, order="asc"))
+    ).data
     assert [s.type for s in steps] == ["tool_calls", "tool_calls", "message_creation"]
 
 
@@ -184,7 +253,9 @@ async def test_conflicts_follow_the_real_api(client: Any, emulator: Any) -> None
         await aw(client.beta.threads.messages.create(t.id, role="user", content="more"))
     assert f"Can't add messages to {t.id} while a run {run.id} is active." in e.value.message
     with pytest.raises(openai.BadRequestError) as e:
-        await aw(client.beta.threads.runs.submit_tool_outputs(run.id, thread_id=t.id, tool_outputs=[]))
+        await aw(
+            client.beta.threads.runs.submit_tool_outputs(run.id, thread_id=t.id, tool_outputs=[])
+        )
     assert "do not accept tool outputs" in e.value.message
     run = await aw(client.beta.threads.runs.poll(run.id, t.id))
     assert run.status == "completed"
@@ -192,7 +263,11 @@ async def test_conflicts_follow_the_real_api(client: Any, emulator: Any) -> None
         await aw(client.beta.threads.runs.cancel(run.id, thread_id=t.id))
     assert "Cannot cancel run with status 'completed'." in e.value.message
     with pytest.raises(openai.BadRequestError) as e:
-        await aw(client.beta.threads.runs.submit_tool_outputs(run.id, thread_id=t.id, tool_outputs=[{"tool_call_id": "call_x", "output": "1"}]))
+        await aw(
+            client.beta.threads.runs.submit_tool_outputs(
+                run.id, thread_id=t.id, tool_outputs=[{"tool_call_id": "call_x", "output": "1"}]
+            )
+        )
     assert 'Runs in status "completed" do not accept tool outputs.' in e.value.message
     msgs = await collect(client.beta.threads.messages.list(t.id))
     assert len(msgs) == 2  # the rejected message was not stored
@@ -205,7 +280,10 @@ async def test_cancel_in_progress_run(client: Any, emulator: Any) -> None:
     run = await aw(client.beta.threads.runs.create(thread_id=t.id, assistant_id=a.id))
     for _ in range(200):
         run = await aw(client.beta.threads.runs.retrieve(run.id, thread_id=t.id))
-        if run.status == "in_progress" and (await aw(client.beta.threads.messages.list(t.id))).data[0].role == "assistant":
+        if (
+            run.status == "in_progress"
+            and (await aw(client.beta.threads.messages.list(t.id))).data[0].role == "assistant"
+        ):
             break
         await asyncio.sleep(0.02)
     cancelled = await aw(client.beta.threads.runs.cancel(run.id, thread_id=t.id))
@@ -225,7 +303,9 @@ async def test_cancel_while_waiting_for_tool_outputs(client: Any) -> None:
     a, t = await setup(client, "What's the weather in Paris?", tools=[WEATHER_TOOL])
     run = await aw(client.beta.threads.runs.create_and_poll(thread_id=t.id, assistant_id=a.id))
     assert run.status == "requires_action"
-    assert (await aw(client.beta.threads.runs.cancel(run.id, thread_id=t.id))).status == "cancelling"
+    assert (
+        await aw(client.beta.threads.runs.cancel(run.id, thread_id=t.id))
+    ).status == "cancelling"
     run = await aw(client.beta.threads.runs.poll(run.id, t.id))
     assert run.status == "cancelled" and run.required_action is None
     step = (await aw(client.beta.threads.runs.steps.list(run.id, thread_id=t.id))).data[0]
@@ -234,9 +314,15 @@ async def test_cancel_while_waiting_for_tool_outputs(client: Any) -> None:
 
 @pytest.mark.parametrize(
     ("status", "code", "expected"),
-    [(500, "server_error", "server_error"), (429, "rate_limit_exceeded", "rate_limit_exceeded"), (400, "invalid_prompt", "invalid_prompt")],
+    [
+        (500, "server_error", "server_error"),
+        (429, "rate_limit_exceeded", "rate_limit_exceeded"),
+        (400, "invalid_prompt", "invalid_prompt"),
+    ],
 )
-async def test_upstream_errors_fail_the_run(client: Any, emulator: Any, status: int, code: str, expected: str) -> None:
+async def test_upstream_errors_fail_the_run(
+    client: Any, emulator: Any, status: int, code: str, expected: str
+) -> None:
     emulator.enqueue(status_error=(status, "upstream says no", code))
     a, t = await setup(client, "hello")
     run = await aw(client.beta.threads.runs.create_and_poll(thread_id=t.id, assistant_id=a.id))
@@ -258,7 +344,11 @@ async def test_error_inside_the_stream_fails_the_run(client: Any, emulator: Any)
 async def test_incomplete_upstream_makes_an_incomplete_run(client: Any, emulator: Any) -> None:
     emulator.enqueue(incomplete="max_output_tokens")
     a, t = await setup(client, "write a long story")
-    run = await aw(client.beta.threads.runs.create_and_poll(thread_id=t.id, assistant_id=a.id, max_completion_tokens=300))
+    run = await aw(
+        client.beta.threads.runs.create_and_poll(
+            thread_id=t.id, assistant_id=a.id, max_completion_tokens=300
+        )
+    )
     assert run.status == "incomplete"
     assert run.incomplete_details.reason == "max_completion_tokens"
     assert emulator.requests[-1]["max_output_tokens"] == 300
@@ -267,9 +357,23 @@ async def test_incomplete_upstream_makes_an_incomplete_run(client: Any, emulator
 
 
 async def test_run_parameters_reach_the_request(client: Any, emulator: Any) -> None:
-    a = await aw(client.beta.assistants.create(model="gpt-4o", instructions="Base.", tools=[WEATHER_TOOL]))
-    t = await aw(client.beta.threads.create(messages=[{"role": "user", "content": "old one"}, {"role": "user", "content": "old two"}]))
-    schema = {"type": "object", "properties": {"answer": {"type": "string"}}, "required": ["answer"], "additionalProperties": False}
+    a = await aw(
+        client.beta.assistants.create(model="gpt-4o", instructions="Base.", tools=[WEATHER_TOOL])
+    )
+    t = await aw(
+        client.beta.threads.create(
+            messages=[
+                {"role": "user", "content": "old one"},
+                {"role": "user", "content": "old two"},
+            ]
+        )
+    )
+    schema = {
+        "type": "object",
+        "properties": {"answer": {"type": "string"}},
+        "required": ["answer"],
+        "additionalProperties": False,
+    }
     run = await aw(
         client.beta.threads.runs.create_and_poll(
             thread_id=t.id,
@@ -282,22 +386,40 @@ async def test_run_parameters_reach_the_request(client: Any, emulator: Any) -> N
             tool_choice="none",
             parallel_tool_calls=False,
             truncation_strategy={"type": "last_messages", "last_messages": 1},
-            response_format={"type": "json_schema", "json_schema": {"name": "out", "schema": schema, "strict": True}},
+            response_format={
+                "type": "json_schema",
+                "json_schema": {"name": "out", "schema": schema, "strict": True},
+            },
             metadata={"ticket": "42"},
         )
     )
     assert run.status == "completed", run.last_error
     assert run.model == "gpt-4.1" and run.instructions == "Base.\n\nAnswer briefly."
     assert run.temperature == 0.2 and run.top_p == 0.9 and run.metadata == {"ticket": "42"}
-    assert run.truncation_strategy.type == "last_messages" and run.truncation_strategy.last_messages == 1
+    assert (
+        run.truncation_strategy.type == "last_messages"
+        and run.truncation_strategy.last_messages == 1
+    )
     body = emulator.requests[-1]
     assert body["model"] == "gpt-4.1" and body["instructions"] == "Base.\n\nAnswer briefly."
     assert body["temperature"] == 0.2 and body["top_p"] == 0.9
     assert body["tool_choice"] == "none" and body["parallel_tool_calls"] is False
-    assert body["text"] == {"format": {"type": "json_schema", "name": "out", "schema": schema, "strict": True}}
-    assert body["input"] == [{"type": "message", "role": "user", "content": [{"type": "input_text", "text": "Summarise in JSON."}]}]
+    assert body["text"] == {
+        "format": {"type": "json_schema", "name": "out", "schema": schema, "strict": True}
+    }
+    assert body["input"] == [
+        {
+            "type": "message",
+            "role": "user",
+            "content": [{"type": "input_text", "text": "Summarise in JSON."}],
+        }
+    ]
     msgs = (await aw(client.beta.threads.messages.list(t.id, order="asc"))).data
-    assert [m.content[0].text.value for m in msgs[:3]] == ["old one", "old two", "Summarise in JSON."]
+    assert [m.content[0].text.value for m in msgs[:3]] == [
+        "old one",
+        "old two",
+        "Summarise in JSON.",
+    ]
     assert msgs[2].run_id is None
     json.loads(msgs[3].content[0].text.value)  # the answer honours the JSON format
 
@@ -306,7 +428,11 @@ async def test_create_and_run_poll(client: Any, emulator: Any) -> None:
     a = await aw(client.beta.assistants.create(model="gpt-4o"))
     run = await aw(
         client.beta.threads.create_and_run_poll(
-            assistant_id=a.id, thread={"messages": [{"role": "user", "content": "hi from a new thread"}], "metadata": {"a": "b"}}
+            assistant_id=a.id,
+            thread={
+                "messages": [{"role": "user", "content": "hi from a new thread"}],
+                "metadata": {"a": "b"},
+            },
         )
     )
     assert run.status == "completed"
@@ -320,7 +446,11 @@ async def test_poll_helper_answers_when_the_run_finishes(client: Any, emulator: 
     emulator.latency = 0.3
     a, t = await setup(client, "hello")
     run = await aw(client.beta.threads.runs.create(thread_id=t.id, assistant_id=a.id))
-    raw = await aw(client.beta.threads.runs.with_raw_response.retrieve(run.id, thread_id=t.id, extra_headers={"X-Stainless-Poll-Helper": "true"}))
+    raw = await aw(
+        client.beta.threads.runs.with_raw_response.retrieve(
+            run.id, thread_id=t.id, extra_headers={"X-Stainless-Poll-Helper": "true"}
+        )
+    )
     assert raw.headers["openai-poll-after-ms"].isdigit()
     assert raw.parse().status == "completed"  # one request waited for the run
 
@@ -355,7 +485,11 @@ async def test_expired_run(client: Any) -> None:
     run = await aw(client.beta.threads.runs.retrieve(run.id, thread_id=t.id))
     assert run.status == "expired"
     with pytest.raises(openai.BadRequestError) as e:
-        await aw(client.beta.threads.runs.submit_tool_outputs(run.id, thread_id=t.id, tool_outputs=[{"tool_call_id": "x", "output": "y"}]))
+        await aw(
+            client.beta.threads.runs.submit_tool_outputs(
+                run.id, thread_id=t.id, tool_outputs=[{"tool_call_id": "x", "output": "y"}]
+            )
+        )
     assert 'Runs in status "expired" do not accept tool outputs.' in e.value.message
     step = (await aw(client.beta.threads.runs.steps.list(run.id, thread_id=t.id))).data[0]
     assert step.status == "expired" and step.expired_at is not None

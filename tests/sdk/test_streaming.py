@@ -3,7 +3,6 @@ Assistants events translated live from the emulator's Responses stream."""
 
 from __future__ import annotations
 
-import asyncio
 import json
 from typing import Any
 
@@ -32,7 +31,9 @@ async def _events(stream: Any) -> list[Any]:
 async def test_text_answer_event_order(client: Any, emulator: Any) -> None:
     emulator.enqueue(text="Hello there, friend")
     a, t = await setup(client, "hi")
-    events = await _events(await aw(client.beta.threads.runs.create(thread_id=t.id, assistant_id=a.id, stream=True)))
+    events = await _events(
+        await aw(client.beta.threads.runs.create(thread_id=t.id, assistant_id=a.id, stream=True))
+    )
     names = [e.event for e in events]
     deltas = names.count("thread.message.delta")
     assert deltas >= 2
@@ -59,10 +60,15 @@ async def test_text_answer_event_order(client: Any, emulator: Any) -> None:
     stored = await aw(client.beta.threads.runs.retrieve(final.id, thread_id=t.id))
     assert stored.to_dict() == final.to_dict()
     msg = (await aw(client.beta.threads.messages.list(t.id))).data[0]
-    assert msg.to_dict() == [e for e in events if e.event == "thread.message.completed"][0].data.to_dict()
+    assert (
+        msg.to_dict()
+        == [e for e in events if e.event == "thread.message.completed"][0].data.to_dict()
+    )
 
 
-async def test_handler_streams_tokens_and_submits_inside_the_handler(make_client: Any, client_kind: str) -> None:
+async def test_handler_streams_tokens_and_submits_inside_the_handler(
+    make_client: Any, client_kind: str
+) -> None:
     client = make_client()
     a, t = await setup(client, "What's the weather in Paris in celsius?", tools=[WEATHER_TOOL])
     log: list[str] = []
@@ -82,7 +88,9 @@ async def test_handler_streams_tokens_and_submits_inside_the_handler(make_client
                     with client.beta.threads.runs.submit_tool_outputs_stream(
                         thread_id=self.current_run.thread_id,
                         run_id=self.current_run.id,
-                        tool_outputs=[{"tool_call_id": c.id, "output": '{"temperature": 21}'} for c in calls],
+                        tool_outputs=[
+                            {"tool_call_id": c.id, "output": '{"temperature": 21}'} for c in calls
+                        ],
                         event_handler=Inner(),
                     ) as stream:
                         stream.until_done()
@@ -90,7 +98,9 @@ async def test_handler_streams_tokens_and_submits_inside_the_handler(make_client
             def on_tool_call_created(self, tool_call: Any) -> None:
                 log.append(f"tool:{tool_call.function.name}")
 
-        with client.beta.threads.runs.stream(thread_id=t.id, assistant_id=a.id, event_handler=Handler()) as stream:
+        with client.beta.threads.runs.stream(
+            thread_id=t.id, assistant_id=a.id, event_handler=Handler()
+        ) as stream:
             stream.until_done()
     else:
 
@@ -106,7 +116,9 @@ async def test_handler_streams_tokens_and_submits_inside_the_handler(make_client
                     async with client.beta.threads.runs.submit_tool_outputs_stream(
                         thread_id=self.current_run.thread_id,
                         run_id=self.current_run.id,
-                        tool_outputs=[{"tool_call_id": c.id, "output": '{"temperature": 21}'} for c in calls],
+                        tool_outputs=[
+                            {"tool_call_id": c.id, "output": '{"temperature": 21}'} for c in calls
+                        ],
                         event_handler=AInner(),
                     ) as stream:
                         await stream.until_done()
@@ -114,7 +126,9 @@ async def test_handler_streams_tokens_and_submits_inside_the_handler(make_client
             async def on_tool_call_created(self, tool_call: Any) -> None:
                 log.append(f"tool:{tool_call.function.name}")
 
-        async with client.beta.threads.runs.stream(thread_id=t.id, assistant_id=a.id, event_handler=AHandler()) as stream:
+        async with client.beta.threads.runs.stream(
+            thread_id=t.id, assistant_id=a.id, event_handler=AHandler()
+        ) as stream:
             await stream.until_done()
 
     assert "tool:get_weather" in log and log[-1] == "thread.run.requires_action"
@@ -138,7 +152,9 @@ async def test_streamed_run_matches_a_polled_run(client: Any, emulator: Any) -> 
                     s.until_done()
                     final_run = s.get_final_run()
         else:
-            final_run = await aw(client.beta.threads.runs.create_and_poll(thread_id=t.id, assistant_id=a.id))
+            final_run = await aw(
+                client.beta.threads.runs.create_and_poll(thread_id=t.id, assistant_id=a.id)
+            )
         msgs = await collect(client.beta.threads.messages.list(t.id, order="asc"))
         steps = await collect(client.beta.threads.runs.steps.list(final_run.id, thread_id=t.id))
         return [m.content[0].text.value for m in msgs] + [s.type for s in steps], final_run
@@ -151,7 +167,9 @@ async def test_streamed_run_matches_a_polled_run(client: Any, emulator: Any) -> 
 
 async def test_create_and_run_stream_starts_with_the_thread(client: Any, emulator: Any) -> None:
     a = await aw(client.beta.assistants.create(model="gpt-4o"))
-    mgr = client.beta.threads.create_and_run_stream(assistant_id=a.id, thread={"messages": [{"role": "user", "content": "hey"}]})
+    mgr = client.beta.threads.create_and_run_stream(
+        assistant_id=a.id, thread={"messages": [{"role": "user", "content": "hey"}]}
+    )
     events = await _events(mgr)
     assert events[0].event == "thread.created" and events[1].event == "thread.run.created"
     assert events[-1].event == "thread.run.completed"
@@ -159,11 +177,19 @@ async def test_create_and_run_stream_starts_with_the_thread(client: Any, emulato
 
 
 async def test_code_interpreter_stream_has_step_deltas(client: Any, emulator: Any) -> None:
-    a, t = await setup(client, "Write python code to check if 7 is prime", tools=[{"type": "code_interpreter"}])
-    events = await _events(await aw(client.beta.threads.runs.create(thread_id=t.id, assistant_id=a.id, stream=True)))
+    a, t = await setup(
+        client, "Write python code to check if 7 is prime", tools=[{"type": "code_interpreter"}]
+    )
+    events = await _events(
+        await aw(client.beta.threads.runs.create(thread_id=t.id, assistant_id=a.id, stream=True))
+    )
     names = [e.event for e in events]
     assert names[-1] == "thread.run.completed"
-    step_deltas = [e.data.delta.step_details.tool_calls[0] for e in events if e.event == "thread.run.step.delta"]
+    step_deltas = [
+        e.data.delta.step_details.tool_calls[0]
+        for e in events
+        if e.event == "thread.run.step.delta"
+    ]
     assert step_deltas[0].id.startswith("call_") and step_deltas[0].type == "code_interpreter"
     code = "".join(d.code_interpreter.input or "" for d in step_deltas if d.code_interpreter)
     assert code.strip()
@@ -176,16 +202,23 @@ async def test_code_interpreter_stream_has_step_deltas(client: Any, emulator: An
 async def test_failure_inside_a_stream(client: Any, emulator: Any) -> None:
     emulator.enqueue(stream_error=("server_error", "boom"))
     a, t = await setup(client, "hi")
-    events = await _events(await aw(client.beta.threads.runs.create(thread_id=t.id, assistant_id=a.id, stream=True)))
+    events = await _events(
+        await aw(client.beta.threads.runs.create(thread_id=t.id, assistant_id=a.id, stream=True))
+    )
     assert events[-1].event == "thread.run.failed"
-    assert events[-1].data.last_error.code == "server_error" and "boom" in events[-1].data.last_error.message
+    assert (
+        events[-1].data.last_error.code == "server_error"
+        and "boom" in events[-1].data.last_error.message
+    )
 
 
 async def test_tokens_are_forwarded_as_they_arrive(client: Any, emulator: Any) -> None:
     emulator.delta_delay = 0.2
     emulator.enqueue(text="alpha beta gamma delta epsilon")
     a, t = await setup(client, "slow please")
-    stream = await aw(client.beta.threads.runs.create(thread_id=t.id, assistant_id=a.id, stream=True))
+    stream = await aw(
+        client.beta.threads.runs.create(thread_id=t.id, assistant_id=a.id, stream=True)
+    )
     seen_first_at_status = None
     async for ev in aiter_or_iter(stream):
         if ev.event == "thread.message.delta":
@@ -200,7 +233,9 @@ async def test_consumer_leaving_early_does_not_strand_the_run(client: Any, emula
     emulator.delta_delay = 0.05
     emulator.enqueue(text="one two three four five six")
     a, t = await setup(client, "go")
-    stream = await aw(client.beta.threads.runs.create(thread_id=t.id, assistant_id=a.id, stream=True))
+    stream = await aw(
+        client.beta.threads.runs.create(thread_id=t.id, assistant_id=a.id, stream=True)
+    )
     run_id = None
     async for ev in aiter_or_iter(stream):
         if ev.event == "thread.run.created":
@@ -216,22 +251,37 @@ async def test_consumer_leaving_early_does_not_strand_the_run(client: Any, emula
 
 async def test_requires_action_stream_then_raw_submit_stream(client: Any, emulator: Any) -> None:
     a, t = await setup(client, "What's the weather in Paris?", tools=[WEATHER_TOOL])
-    first = await _events(await aw(client.beta.threads.runs.create(thread_id=t.id, assistant_id=a.id, stream=True)))
+    first = await _events(
+        await aw(client.beta.threads.runs.create(thread_id=t.id, assistant_id=a.id, stream=True))
+    )
     names = [e.event for e in first]
     assert names[-1] == "thread.run.requires_action" and "thread.run.step.completed" not in names
-    opened = [e for e in first if e.event == "thread.run.step.delta"][0].data.delta.step_details.tool_calls[0]
-    assert opened.id.startswith("call") and opened.function.name == "get_weather" and opened.function.arguments == ""
+    opened = [e for e in first if e.event == "thread.run.step.delta"][
+        0
+    ].data.delta.step_details.tool_calls[0]
+    assert (
+        opened.id.startswith("call")
+        and opened.function.name == "get_weather"
+        and opened.function.arguments == ""
+    )
     run = first[-1].data
     call = run.required_action.submit_tool_outputs.tool_calls[0]
     assert json.loads(call.function.arguments)["location"] == "Paris"
     second = await _events(
         await aw(
             client.beta.threads.runs.submit_tool_outputs(
-                run.id, thread_id=t.id, tool_outputs=[{"tool_call_id": call.id, "output": "cloudy"}], stream=True
+                run.id,
+                thread_id=t.id,
+                tool_outputs=[{"tool_call_id": call.id, "output": "cloudy"}],
+                stream=True,
             )
         )
     )
     names2 = [e.event for e in second]
-    assert names2[:3] == ["thread.run.step.completed", "thread.run.queued", "thread.run.in_progress"]
+    assert names2[:3] == [
+        "thread.run.step.completed",
+        "thread.run.queued",
+        "thread.run.in_progress",
+    ]
     assert second[0].data.step_details.tool_calls[0].function.output == "cloudy"
     assert names2[-1] == "thread.run.completed"
