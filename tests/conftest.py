@@ -103,7 +103,9 @@ def client_kind(request: pytest.FixtureRequest) -> str:
 
 
 @pytest.fixture
-def make_client(emulator: ResponsesEmulator, db_url: str, client_kind: str) -> Iterator[Any]:
+async def make_client(
+    emulator: ResponsesEmulator, db_url: str, client_kind: str
+) -> AsyncIterator[Any]:
     """Factory of drop-in clients (sync or async, per ``client_kind``) on the test database."""
     import compat
 
@@ -120,6 +122,10 @@ def make_client(emulator: ResponsesEmulator, db_url: str, client_kind: str) -> I
         return c
 
     yield make
+    # Close inside the test's event loop: an async client collected later would try to
+    # close its connections on whatever loop runs then.
+    for c in made:
+        await aw(c.close())
 
 
 @pytest.fixture
