@@ -1,0 +1,95 @@
+"""The public surface: exported names, the drop-in constructors, wrap(), pass-through settings."""
+
+from __future__ import annotations
+
+import warnings
+from typing import Any
+
+import openai
+import pytest
+
+import compat
+from compat.testing import ResponsesEmulator
+
+
+def test_exported_members() -> None:
+    assert sorted(compat.__all__) == ["AsyncOpenAI", "OpenAI", "Options", "wrap"]
+    assert issubclass(compat.OpenAI, openai.OpenAI)
+    assert issubclass(compat.AsyncOpenAI, openai.AsyncOpenAI)
+
+
+def test_settings_reach_the_responses_api(tmp_path: Any) -> None:
+    with ResponsesEmulator() as emu:
+        c = compat.OpenAI(
+            api_key="sk-mine",
+            base_url=emu.base_url,
+            organization="org-1",
+            project="proj-1",
+            default_headers={"X-App": "demo"},
+            store=f"sqlite:///{tmp_path}/a.db",
+        )
+        a = c.beta.assistants.create(model="gpt-4o")
+        run = c.beta.threads.create_and_run_poll(
+            assistant_id=a.id, thread={"messages": [{"role": "user", "content": "hi"}]}
+        )
+        assert run.status == "completed"
+        h = emu.request_headers[-1]
+        assert h["authorization"] == "Bearer sk-mine"
+        assert h["openai-organization"] == "org-1" and h["openai-project"] == "proj-1"
+        assert h["x-app"] == "demo"
+
+
+def test_wrap_keeps_the_client_settings(tmp_path: Any) -> None:
+    with ResponsesEmulator() as emu:
+        plain = openai.OpenAI(api_key="sk-w", base_url=emu.base_url, max_retries=0)
+        c = compat.wrap(plain, store=f"sqlite:///{tmp_path}/w.db")
+        assert isinstance(c, compat.OpenAI) and c.api_key == "sk-w" and c.max_retries == 0
+        a = c.beta.assistants.create(model="gpt-4o")
+        assert c.with_options(timeout=5).beta.assistants.retrieve(a.id).id == a.id
+        run = c.beta.threads.create_and_run_poll(
+            assistant_id=a.id, thread={"messages": [{"role": "user", "content": "x"}]}
+        )
+        assert (
+            run.status == "completed" and emu.request_headers[-1]["authorization"] == "Bearer sk-w"
+        )
+
+
+def test_database_from_environment(tmp_path: Any, monkeypatch: Any) -> None:
+    url = f"sqlite:///{tmp_path}/env.db"
+    monkeypatch.setenv("COMPAT_DATABASE_URL", url)
+    c = compat.OpenAI(api_key="sk-x", base_url="http://127.0.0.1:9/v1")
+    assert c.compat_store.url == url
+    c.beta.assistants.create(model="m")
+    assert (tmp_path / "env.db").exists()
+
+
+def test_no_deprecation_warnings_from_drop_in_calls(tmp_path: Any) -> None:
+    c = compat.OpenAI(
+        api_key="sk-x", base_url="http://127.0.0.1:9/v1", store=f"sqlite:///{tmp_path}/d.db"
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", DeprecationWarning)
+        a = c.beta.assistants.create(model="m")
+        t = c.beta.threads.create()
+        c.beta.threads.messages.create(t.id, role="user", content="x")
+        list(c.beta.threads.messages.list(t.id))
+        c.beta.threads.runs.list(t.id)
+        c.beta.assistants.with_raw_response.retrieve(a.id)
+    plain = openai.OpenAI(api_key="sk-x", base_url="http://127.0.0.1:9/v1")
+    with pytest.warns(DeprecationWarning):
+        try:
+            plain.beta.assistants.retrieve("asst_x", timeout=0.01)
+        except openai.APIError:
+            pass
+
+
+def test_unknown_assistants_paths_answer_404_locally(tmp_path: Any) -> None:
+    c = compat.OpenAI(
+        api_key="sk-x",
+        base_url="http://127.0.0.1:9/v1",
+        store=f"sqlite:///{tmp_path}/u.db",
+        max_retries=0,
+    )
+    with pytest.raises(openai.NotFoundError) as e:
+        c.get("/threads/thread_abc/nothing", cast_to=object)
+    assert "Invalid URL (GET /v1/threads/thread_abc/nothing)" in str(e.value)
