@@ -230,6 +230,20 @@ def step(
     }
 
 
+def public_step(step: Obj, include_content: bool) -> Obj:
+    """The step as shown: file_search result ``content`` only when ``include`` asked for it."""
+    if include_content or step["step_details"]["type"] != "tool_calls":
+        return step
+    if not any(c["type"] == "file_search" for c in step["step_details"]["tool_calls"]):
+        return step
+    step = copy.deepcopy(step)
+    for call in step["step_details"]["tool_calls"]:
+        if call["type"] == "file_search":
+            for r in call["file_search"].get("results") or []:
+                r.pop("content", None)
+    return step
+
+
 def deleted(id_: str, object_: str) -> Obj:
     return {"id": id_, "object": object_, "deleted": True}
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from .. import _params
+from .._objects import public_step
 from ._common import check_ids, get_or_404, list_page
 
 if TYPE_CHECKING:
@@ -15,17 +16,6 @@ if TYPE_CHECKING:
     from .._wire import LocalRequest
 
 Obj = dict[str, Any]
-
-
-def public_step(step: Obj, include_content: bool) -> Obj:
-    """File-search result ``content`` only when the caller asked for it with ``include``."""
-    if include_content or step["step_details"]["type"] != "tool_calls":
-        return step
-    for call in step["step_details"]["tool_calls"]:
-        if call["type"] == "file_search":
-            for r in call["file_search"].get("results") or []:
-                r.pop("content", None)
-    return step
 
 
 def list_(app: App, req: LocalRequest, thread_id: str, run_id: str) -> Obj:

@@ -171,6 +171,21 @@ class Segment:
         except _Lost:
             self.settle_lost()
 
+    def internal_error(self, exc: BaseException) -> None:
+        """A fault of ours, not of the upstream: fail the run, then tell a streaming caller
+        (every SDK version raises ``APIError`` on an event that carries ``error``)."""
+        log.error("run %s: internal error", self.run_id, exc_info=exc)
+        if self.machine is not None:
+            self.fail(exc)
+        if self.feed is not None:
+            error = {
+                "message": "The server had an error while processing your request.",
+                "type": "server_error",
+                "param": None,
+                "code": "server_error",
+            }
+            self.feed.publish("error", {"error": error})
+
     def cancel(self) -> None:
         assert self.machine is not None
         try:
@@ -297,15 +312,13 @@ class RunDriver:
                     seg.ended()
             except _Lost:
                 seg.settle_lost()
-            except Exception as exc:
+            except openai.APIError as exc:  # the upstream stream broke off
                 log.warning("run %s failed: %s", seg.run_id, exc)
                 seg.fail(exc)
             finally:
                 stream.close()
-        except Exception:
-            log.exception("run %s: internal error", seg.run_id)
-            if seg.machine is not None:
-                seg.fail(RuntimeError("internal error"))
+        except Exception as exc:
+            seg.internal_error(exc)
         finally:
             seg.close()
 
@@ -375,15 +388,13 @@ class AsyncRunDriver:
                     await io(seg.ended)
             except _Lost:
                 await io(seg.settle_lost)
-            except Exception as exc:
+            except openai.APIError as exc:
                 log.warning("run %s failed: %s", seg.run_id, exc)
                 await io(seg.fail, exc)
             finally:
                 await stream.close()
-        except Exception:
-            log.exception("run %s: internal error", seg.run_id)
-            if seg.machine is not None:
-                await io(seg.fail, RuntimeError("internal error"))
+        except Exception as exc:
+            await io(seg.internal_error, exc)
         finally:
             await io(seg.close)
 

@@ -16,7 +16,9 @@ from typing import Any, Literal
 
 from .. import _objects
 from .._translate.output import (
+    citation_marker,
     incomplete_reasons,
+    last_error_from_upstream,
     text_from_output_text,
     usage_from_response,
 )
@@ -274,7 +276,8 @@ class RunMachine:
         step["usage"] = usage or _zero_usage()
         if step in self.open_steps:
             self.open_steps.remove(step)
-        return [Save("step", _snap(step)), Emit("thread.run.step.completed", _snap(step))]
+        shown = _objects.public_step(_snap(step), self.include_content)
+        return [Save("step", _snap(step)), Emit("thread.run.step.completed", shown)]
 
     def _on_response_output_item_added(self, ev: Obj, now: int) -> list[Effect]:
         item = ev.get("item") or {}
@@ -395,7 +398,7 @@ class RunMachine:
         if typ == "file_citation":
             # Responses has no markers: place one at the current end of the streamed text.
             n = sum(1 for x in text["annotations"] if x["type"] == "file_citation")
-            marker = f"【{ev.get('output_index', 0)}:{n}†{ann.get('filename') or 'source'}】"
+            marker = citation_marker(ev.get("output_index", 0), n, ann.get("filename") or "source")
             start = len(text["value"])
             text["value"] += marker
             it.inserted[k] = it.inserted.get(k, 0) + len(marker)
@@ -667,8 +670,6 @@ class RunMachine:
         if response.get("usage"):
             self._turn_usage(response)
         err = response.get("error") or {}
-        from .._translate.output import last_error_from_upstream
-
         return self.fail(
             last_error_from_upstream(
                 status=None, code=err.get("code"), message=err.get("message") or "The run failed."
@@ -677,8 +678,6 @@ class RunMachine:
         )
 
     def _on_error(self, ev: Obj, now: int) -> list[Effect]:
-        from .._translate.output import last_error_from_upstream
-
         return self.fail(
             last_error_from_upstream(
                 status=None, code=ev.get("code"), message=ev.get("message") or "The run failed."

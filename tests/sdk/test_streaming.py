@@ -285,3 +285,29 @@ async def test_requires_action_stream_then_raw_submit_stream(client: Any, emulat
     ]
     assert second[0].data.step_details.tool_calls[0].function.output == "cloudy"
     assert names2[-1] == "thread.run.completed"
+
+
+async def test_internal_fault_reaches_the_stream_as_api_error(
+    client: Any, monkeypatch: Any
+) -> None:
+    import openai
+
+    from compat._engine.machine import RunMachine
+
+    def broken(self: Any, ev: Any, now: int) -> Any:
+        if ev.get("type") == "response.output_text.delta":
+            raise KeyError("bug")
+        return original(self, ev, now)
+
+    original = RunMachine.feed
+    monkeypatch.setattr(RunMachine, "feed", broken)
+    a, t = await setup(client, "hi")
+    stream = await aw(
+        client.beta.threads.runs.create(thread_id=t.id, assistant_id=a.id, stream=True)
+    )
+    with pytest.raises(openai.APIError) as e:
+        async for _ in aiter_or_iter(stream):
+            pass
+    assert "server had an error" in str(e.value)
+    run = (await aw(client.beta.threads.runs.list(t.id))).data[0]
+    assert run.status == "failed" and run.last_error.code == "server_error"
