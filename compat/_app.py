@@ -37,12 +37,17 @@ _loop_var: contextvars.ContextVar[asyncio.AbstractEventLoop | None] = contextvar
 class Options:
     """How runs use the Responses API.
 
-    upstream_store: the ``store`` flag sent to ``/responses`` (False: nothing retained
-      upstream; every turn replays the thread, which works with any Responses server).
+    history: ``"replay"`` (default) sends the thread as input on every call, with
+      ``store: false``; it works with any Responses-compatible server. ``"chain"`` sends only
+      what is new since the thread's last response with ``previous_response_id`` (and
+      ``store: true``), for long threads; it falls back to replay when the chain cannot serve
+      (truncation or prompt budgets set, model changed, upstream lost the response).
+    upstream_store: the ``store`` flag sent in replay mode.
     materialize_files: copy files code_interpreter writes into the Files API (``file-…`` ids).
     poll_wait: longest time (s) a poll-helper retrieve waits for the run to need the caller.
     """
 
+    history: str = "replay"
     upstream_store: bool = False
     materialize_files: bool = True
     poll_wait: float = 5.0

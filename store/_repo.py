@@ -152,18 +152,17 @@ class Repo:
             self.conn.execute(delete(t).where(t.c.thread_id == thread_id))
         return self.delete("thread", thread_id)
 
-    def history(self, thread_id: str) -> list[dict[str, Any]]:
-        """The thread's messages and tool-call steps, merged in creation order."""
+    def history(self, thread_id: str, *, after_ord: int | None = None) -> list[dict[str, Any]]:
+        """The thread's messages and tool-call steps, merged in creation order (only those
+        created after ``after_ord`` when given)."""
         m, s = _t("message"), _t("step")
-        rows = list(
-            self.conn.execute(select(m.c.ord, m.c.seq, m.c.body).where(m.c.thread_id == thread_id))
-        )
-        rows += [
-            (o, q + (1 << 62), b)
-            for o, q, b in self.conn.execute(
-                select(s.c.ord, s.c.seq, s.c.body).where(s.c.thread_id == thread_id)
-            )
-        ]
+        qm = select(m.c.ord, m.c.seq, m.c.body).where(m.c.thread_id == thread_id)
+        qs = select(s.c.ord, s.c.seq, s.c.body).where(s.c.thread_id == thread_id)
+        if after_ord is not None:
+            qm, qs = qm.where(m.c.ord > after_ord), qs.where(s.c.ord > after_ord)
+        rows = list(self.conn.execute(qm))
+        # steps sort after messages of the same ord (a step never shares one in practice)
+        rows += [(o, q + (1 << 62), b) for o, q, b in self.conn.execute(qs)]
         rows.sort(key=lambda r: (r[0], r[1]))
         return [dict(r[2]) for r in rows]
 
@@ -201,6 +200,20 @@ class Repo:
             .values(**values)
         )
         return bool(res.rowcount)
+
+    def latest_run_state(self, thread_id: str, key: str, *, scan: int = 20) -> Any:
+        """``state[key]`` of the thread's most recent run that has it (None if none does)."""
+        t = _t("run")
+        stmt = (
+            select(t.c.state)
+            .where(t.c.thread_id == thread_id)
+            .order_by(t.c.ord.desc(), t.c.seq.desc())
+            .limit(scan)
+        )
+        for (state,) in self.conn.execute(stmt):
+            if state and key in state:
+                return state[key]
+        return None
 
     def overdue_runs(self, now: int, thread_id: str | None = None) -> list[dict[str, Any]]:
         """Active runs whose ``expires_at`` has passed."""

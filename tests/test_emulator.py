@@ -108,8 +108,13 @@ def _raw_post(emu: ResponsesEmulator, body: Any, key: str | None = "sk-test") ->
 
 def test_non_stream_text_answer_echoes_request(emu: ResponsesEmulator, client: OpenAI) -> None:
     raw = client.responses.with_raw_response.create(
-        model="gpt-4.1", input="Hello there", instructions="Be brief.", temperature=0.2,
-        metadata={"k": "v"}, max_output_tokens=200, truncation="auto",
+        model="gpt-4.1",
+        input="Hello there",
+        instructions="Be brief.",
+        temperature=0.2,
+        metadata={"k": "v"},
+        max_output_tokens=200,
+        truncation="auto",
     )
     assert raw.headers["x-request-id"].startswith("req_")
     r = raw.parse()
@@ -125,11 +130,17 @@ def test_non_stream_text_answer_echoes_request(emu: ResponsesEmulator, client: O
     assert (r.usage.input_tokens, r.usage.output_tokens, r.usage.total_tokens) == (6, 6, 12)
     assert r.usage.input_tokens_details.cached_tokens == 0
     assert r.usage.output_tokens_details.reasoning_tokens == 0
-    assert emu.requests == [{
-        "model": "gpt-4.1", "input": "Hello there", "instructions": "Be brief.",
-        "temperature": 0.2, "metadata": {"k": "v"}, "max_output_tokens": 200,
-        "truncation": "auto",
-    }]
+    assert emu.requests == [
+        {
+            "model": "gpt-4.1",
+            "input": "Hello there",
+            "instructions": "Be brief.",
+            "temperature": 0.2,
+            "metadata": {"k": "v"},
+            "max_output_tokens": 200,
+            "truncation": "auto",
+        }
+    ]
     assert emu.request_headers[0]["authorization"] == "Bearer sk-test"
 
 
@@ -137,12 +148,16 @@ def test_stream_typed_events(client: OpenAI) -> None:
     events = _stream(client, model="gpt-4.1", input="Tell me something nice today")
     types = [e.type for e in events]
     assert types[:4] == [
-        "response.created", "response.in_progress", "response.output_item.added",
+        "response.created",
+        "response.in_progress",
+        "response.output_item.added",
         "response.content_part.added",
     ]
     assert types[-4:] == [
-        "response.output_text.done", "response.content_part.done",
-        "response.output_item.done", "response.completed",
+        "response.output_text.done",
+        "response.content_part.done",
+        "response.output_item.done",
+        "response.completed",
     ]
     assert [e.sequence_number for e in events] == list(range(len(events)))
     assert isinstance(events[0], ResponseCreatedEvent)
@@ -169,14 +184,22 @@ def test_stream_helper_final_response(client: OpenAI) -> None:
 
 
 def test_image_input_is_mentioned(client: OpenAI) -> None:
-    r = client.responses.create(model="gpt-4.1", input=[{
-        "role": "user",
-        "content": [
-            {"type": "input_text", "text": "What is this?"},
-            {"type": "input_image", "image_url": "https://example.com/cat.png",
-             "detail": "auto"},
+    r = client.responses.create(
+        model="gpt-4.1",
+        input=[
+            {
+                "role": "user",
+                "content": [
+                    {"type": "input_text", "text": "What is this?"},
+                    {
+                        "type": "input_image",
+                        "image_url": "https://example.com/cat.png",
+                        "detail": "auto",
+                    },
+                ],
+            }
         ],
-    }])
+    )
     assert r.output_text == "You said: What is this? You also sent an image."
 
 
@@ -192,8 +215,13 @@ def test_async_client_stream(emu: ResponsesEmulator) -> None:
 
 
 def test_reasoning_model_emits_reasoning_item(client: OpenAI) -> None:
-    events = _stream(client, model="o3", input="hi", reasoning={"effort": "low"},
-                     include=["reasoning.encrypted_content"])
+    events = _stream(
+        client,
+        model="o3",
+        input="hi",
+        reasoning={"effort": "low"},
+        include=["reasoning.encrypted_content"],
+    )
     final = events[-1].response
     assert [o.type for o in final.output] == ["reasoning", "message"]
     assert final.output[0].id.startswith("rs_") and final.output[0].encrypted_content
@@ -213,16 +241,26 @@ def test_function_call_then_output_continuation(emu: ResponsesEmulator, client: 
     assert call.id.startswith("fc_") and call.call_id.startswith("call_")
     assert json.loads(call.arguments) == {"location": "Paris", "unit": "celsius"}
     # Replay (no ids, as the compat layer does) with the tool's output.
-    r2 = client.responses.create(model="gpt-4.1", tools=[WEATHER], input=[
-        {"role": "user", "content": question},
-        {"type": "function_call", "call_id": call.call_id, "name": call.name,
-         "arguments": call.arguments},
-        {"type": "function_call_output", "call_id": call.call_id, "output": "18C and sunny"},
-    ])
+    r2 = client.responses.create(
+        model="gpt-4.1",
+        tools=[WEATHER],
+        input=[
+            {"role": "user", "content": question},
+            {
+                "type": "function_call",
+                "call_id": call.call_id,
+                "name": call.name,
+                "arguments": call.arguments,
+            },
+            {"type": "function_call_output", "call_id": call.call_id, "output": "18C and sunny"},
+        ],
+    )
     assert r2.output_text == "Here is what I found: 18C and sunny"
     # Chained with previous_response_id: only the output is sent.
     r3 = client.responses.create(
-        model="gpt-4.1", tools=[WEATHER], previous_response_id=r1.id,
+        model="gpt-4.1",
+        tools=[WEATHER],
+        previous_response_id=r1.id,
         input=[{"type": "function_call_output", "call_id": call.call_id, "output": "rainy"}],
     )
     assert r3.output_text == "Here is what I found: rainy"
@@ -241,50 +279,63 @@ def test_function_call_stream_events(client: OpenAI) -> None:
     deltas = [e for e in events if isinstance(e, ResponseFunctionCallArgumentsDeltaEvent)]
     done = next(e for e in events if e.type == "response.function_call_arguments.done")
     assert "".join(d.delta for d in deltas) == done.arguments == '{"location":"Oslo"}'
-    with client.responses.stream(model="gpt-4.1", input="Weather in Oslo?",
-                                 tools=[WEATHER]) as s:
+    with client.responses.stream(model="gpt-4.1", input="Weather in Oslo?", tools=[WEATHER]) as s:
         final = s.get_final_response()
     assert json.loads(final.output[0].arguments) == {"location": "Oslo"}
 
 
 def test_parallel_calls(client: OpenAI) -> None:
     r = client.responses.create(
-        model="gpt-4.1", tools=[WEATHER, TIME],
+        model="gpt-4.1",
+        tools=[WEATHER, TIME],
         input="What's the weather in Paris and the local time in Tokyo?",
     )
     calls = [(o.name, json.loads(o.arguments)) for o in r.output]
     assert calls == [("get_weather", {"location": "Paris"}), ("get_local_time", {"city": "Tokyo"})]
     assert len({o.call_id for o in r.output}) == 2
-    r = client.responses.create(model="gpt-4.1", tools=[WEATHER],
-                                input="Weather in Paris and Tokyo please")
+    r = client.responses.create(
+        model="gpt-4.1", tools=[WEATHER], input="Weather in Paris and Tokyo please"
+    )
     assert [json.loads(o.arguments)["location"] for o in r.output] == ["Paris", "Tokyo"]
-    r = client.responses.create(model="gpt-4.1", tools=[WEATHER], parallel_tool_calls=False,
-                                input="Weather in Paris and Tokyo please")
+    r = client.responses.create(
+        model="gpt-4.1",
+        tools=[WEATHER],
+        parallel_tool_calls=False,
+        input="Weather in Paris and Tokyo please",
+    )
     assert len(r.output) == 1 and r.parallel_tool_calls is False
 
 
 def test_tool_choice(client: OpenAI) -> None:
-    r = client.responses.create(model="gpt-4.1", tools=[WEATHER], tool_choice="none",
-                                input="Weather in Rome?")
+    r = client.responses.create(
+        model="gpt-4.1", tools=[WEATHER], tool_choice="none", input="Weather in Rome?"
+    )
     assert r.output[0].type == "message"
-    r = client.responses.create(model="gpt-4.1", tools=[WEATHER, TIME], tool_choice="required",
-                                input="Hi!")
+    r = client.responses.create(
+        model="gpt-4.1", tools=[WEATHER, TIME], tool_choice="required", input="Hi!"
+    )
     assert [o.name for o in r.output] == ["get_weather"]
-    r = client.responses.create(model="gpt-4.1", tools=[WEATHER, TIME], input="Hi from Rome",
-                                tool_choice={"type": "function", "name": "get_local_time"})
+    r = client.responses.create(
+        model="gpt-4.1",
+        tools=[WEATHER, TIME],
+        input="Hi from Rome",
+        tool_choice={"type": "function", "name": "get_local_time"},
+    )
     assert [o.name for o in r.output] == ["get_local_time"]
 
 
 def test_unanswered_function_call_and_orphan_output(client: OpenAI) -> None:
-    call = {"type": "function_call", "call_id": "call_1", "name": "get_weather",
-            "arguments": "{}"}
+    call = {"type": "function_call", "call_id": "call_1", "name": "get_weather", "arguments": "{}"}
     with pytest.raises(openai.BadRequestError) as exc:
-        client.responses.create(model="gpt-4.1", tools=[WEATHER],
-                                input=[call, {"role": "user", "content": "and?"}])
+        client.responses.create(
+            model="gpt-4.1", tools=[WEATHER], input=[call, {"role": "user", "content": "and?"}]
+        )
     assert exc.value.body["message"] == "No tool output found for function call call_1."
     with pytest.raises(openai.BadRequestError) as exc:
-        client.responses.create(model="gpt-4.1", input=[
-            {"type": "function_call_output", "call_id": "call_9", "output": "x"}])
+        client.responses.create(
+            model="gpt-4.1",
+            input=[{"type": "function_call_output", "call_id": "call_9", "output": "x"}],
+        )
     assert "call_9" in exc.value.body["message"]
     # A chained request that ignores the previous response's pending call.
     r1 = client.responses.create(model="gpt-4.1", input="Weather in Oslo?", tools=[WEATHER])
@@ -300,16 +351,21 @@ def test_unanswered_function_call_and_orphan_output(client: OpenAI) -> None:
 
 
 def test_schema_violation_reports_param(emu: ResponsesEmulator, client: OpenAI) -> None:
-    bad_tool = {"type": "function", "parameters": {"type": "object", "properties": {}},
-                "strict": True}
+    bad_tool = {
+        "type": "function",
+        "parameters": {"type": "object", "properties": {}},
+        "strict": True,
+    }
     with pytest.raises(openai.BadRequestError) as exc:
         client.responses.create(model="gpt-4.1", input="hi", tools=[bad_tool])  # type: ignore[list-item]
     err = exc.value
     assert err.status_code == 400 and err.param == "tools[0].name"
     assert err.code == "missing_required_parameter" and err.type == "invalid_request_error"
     assert err.body == {
-        "message": "Missing required parameter: 'tools[0].name'.", "type": "invalid_request_error",
-        "param": "tools[0].name", "code": "missing_required_parameter",
+        "message": "Missing required parameter: 'tools[0].name'.",
+        "type": "invalid_request_error",
+        "param": "tools[0].name",
+        "code": "missing_required_parameter",
     }
     assert emu.requests[-1]["tools"] == [bad_tool]  # rejected bodies are recorded too
     typo: list[Any] = [{"role": "user", "content": [{"type": "input_txt", "text": "x"}]}]
@@ -326,11 +382,20 @@ def test_schema_violation_reports_param(emu: ResponsesEmulator, client: OpenAI) 
 
 def test_api_specific_rejections(client: OpenAI) -> None:
     with pytest.raises(openai.NotFoundError) as not_found:
-        client.responses.create(model="gpt-4.1", store=False, input=[
-            {"type": "message", "role": "assistant", "id": "msg_abc", "status": "completed",
-             "content": [{"type": "output_text", "text": "hi", "annotations": []}]},
-            {"role": "user", "content": "again"},
-        ])
+        client.responses.create(
+            model="gpt-4.1",
+            store=False,
+            input=[
+                {
+                    "type": "message",
+                    "role": "assistant",
+                    "id": "msg_abc",
+                    "status": "completed",
+                    "content": [{"type": "output_text", "text": "hi", "annotations": []}],
+                },
+                {"role": "user", "content": "again"},
+            ],
+        )
     assert not_found.value.body["message"].startswith(
         "Item with id 'msg_abc' not found. Items are not"
     )
@@ -344,15 +409,18 @@ def test_api_specific_rejections(client: OpenAI) -> None:
         client.responses.create(model="gpt-5", input="hi", top_p=0.5)
     assert exc.value.param == "top_p"
     with pytest.raises(openai.BadRequestError) as exc:
-        client.responses.create(model="gpt-4.1", input="hi",
-                                text={"format": {"type": "json_object"}})
+        client.responses.create(
+            model="gpt-4.1", input="hi", text={"format": {"type": "json_object"}}
+        )
     assert "must contain the word 'json'" in exc.value.body["message"]
     with pytest.raises(openai.BadRequestError) as exc:
         client.responses.create(model="gpt-4.1", input="hi", previous_response_id="resp_nope")
     assert exc.value.code == "previous_response_not_found"
     with pytest.raises(openai.BadRequestError) as exc:
-        client.responses.create(model="gpt-4.1", input=[
-            {"role": "assistant", "content": [{"type": "input_text", "text": "x"}]}])
+        client.responses.create(
+            model="gpt-4.1",
+            input=[{"role": "assistant", "content": [{"type": "input_text", "text": "x"}]}],
+        )
     assert exc.value.param == "input[0].content[0]"
 
 
@@ -363,8 +431,12 @@ def test_http_level_errors(emu: ResponsesEmulator) -> None:
     c = OpenAI(base_url=emu.base_url, api_key="sk-test", max_retries=0)
     with pytest.raises(openai.NotFoundError) as exc:
         c.get("/nowhere", cast_to=object)
-    assert exc.value.body == {"message": "Invalid URL (GET /v1/nowhere)",
-                              "type": "invalid_request_error", "param": None, "code": None}
+    assert exc.value.body == {
+        "message": "Invalid URL (GET /v1/nowhere)",
+        "type": "invalid_request_error",
+        "param": None,
+        "code": None,
+    }
     c.close()
 
 
@@ -378,15 +450,22 @@ def test_code_interpreter_with_outputs_and_chart(emu: ResponsesEmulator, client:
     assert ci.type == "code_interpreter_call" and ci.id.startswith("ci_")
     assert ci.container_id.startswith("cntr_") and ci.outputs is None
     assert f"```python\n{ci.code}\n```" in msg.content[0].text
-    events = _stream(client, model="gpt-4.1", tools=[CODE], input="Plot a chart of x squared",
-                     include=["code_interpreter_call.outputs"])
+    events = _stream(
+        client,
+        model="gpt-4.1",
+        tools=[CODE],
+        input="Plot a chart of x squared",
+        include=["code_interpreter_call.outputs"],
+    )
     types = [e.type for e in events]
-    for t in ("response.code_interpreter_call.in_progress",
-              "response.code_interpreter_call_code.delta",
-              "response.code_interpreter_call_code.done",
-              "response.code_interpreter_call.interpreting",
-              "response.code_interpreter_call.completed",
-              "response.output_text.annotation.added"):
+    for t in (
+        "response.code_interpreter_call.in_progress",
+        "response.code_interpreter_call_code.delta",
+        "response.code_interpreter_call_code.done",
+        "response.code_interpreter_call.interpreting",
+        "response.code_interpreter_call.completed",
+        "response.output_text.annotation.added",
+    ):
         assert t in types
     final = events[-1].response
     ci, msg = final.output
@@ -394,7 +473,7 @@ def test_code_interpreter_with_outputs_and_chart(emu: ResponsesEmulator, client:
     assert logs.type == "logs" and image.type == "image"
     (ann,) = msg.content[0].annotations
     assert ann.type == "container_file_citation" and ann.container_id == ci.container_id
-    assert msg.content[0].text[ann.start_index:ann.end_index].startswith("[chart.png]")
+    assert msg.content[0].text[ann.start_index : ann.end_index].startswith("[chart.png]")
     png = client.containers.files.content.retrieve(ann.file_id, container_id=ci.container_id)
     assert png.content.startswith(b"\x89PNG")
     meta = client.containers.files.retrieve(ann.file_id, container_id=ci.container_id)
@@ -408,12 +487,17 @@ def test_file_search_with_uploaded_file(emu: ResponsesEmulator, client: OpenAI) 
     f = client.files.create(file=("policy.txt", doc), purpose="assistants")
     assert f.id.startswith("file-") and f.status == "processed" and f.bytes == len(doc)
     other = client.files.create(file=("menu.txt", b"Pizza and pasta."), purpose="assistants")
-    vs = client.vector_stores.create(name="kb", file_ids=[f.id, other.id],
-                                     expires_after={"anchor": "last_active_at", "days": 7})
+    vs = client.vector_stores.create(
+        name="kb", file_ids=[f.id, other.id], expires_after={"anchor": "last_active_at", "days": 7}
+    )
     assert vs.id.startswith("vs_") and vs.file_counts.completed == 2 and vs.status == "completed"
     tool = {"type": "file_search", "vector_store_ids": [vs.id]}
-    r = client.responses.create(model="gpt-4.1", tools=[tool], input="What is the refund policy?",
-                                include=["file_search_call.results"])
+    r = client.responses.create(
+        model="gpt-4.1",
+        tools=[tool],
+        input="What is the refund policy?",
+        include=["file_search_call.results"],
+    )
     fs, msg = r.output
     assert fs.type == "file_search_call" and fs.id.startswith("fs_")
     assert fs.queries == ["What is the refund policy?"]
@@ -427,8 +511,10 @@ def test_file_search_with_uploaded_file(emu: ResponsesEmulator, client: OpenAI) 
     assert r.output[0].results is None
     events = _stream(client, model="gpt-4.1", tools=[tool], input="refund policy?")
     assert [e.type for e in events][2:7] == [
-        "response.output_item.added", "response.file_search_call.in_progress",
-        "response.file_search_call.searching", "response.file_search_call.completed",
+        "response.output_item.added",
+        "response.file_search_call.in_progress",
+        "response.file_search_call.searching",
+        "response.file_search_call.completed",
         "response.output_item.done",
     ]
     anns = [e for e in events if isinstance(e, ResponseOutputTextAnnotationAddedEvent)]
@@ -446,7 +532,8 @@ def test_files_and_vector_store_endpoints(emu: ResponsesEmulator, client: OpenAI
     assert [x.id for x in client.vector_stores.files.list(vector_store_id=vs.id)] == [f.id]
     assert client.vector_stores.retrieve(vs.id).file_counts.total == 1
     batch = client.vector_stores.file_batches.create_and_poll(
-        vector_store_id=vs.id, file_ids=[emu.add_file("b.txt", "bee")])
+        vector_store_id=vs.id, file_ids=[emu.add_file("b.txt", "bee")]
+    )
     assert batch.status == "completed" and batch.file_counts.completed == 1
     assert client.vector_stores.delete(vs.id).deleted is True
     assert client.files.delete(f.id).deleted is True
@@ -471,8 +558,9 @@ def test_name_memory_reads_replayed_history(client: OpenAI) -> None:
     assert r.output_text == "You said: What's my name?"
     # The chain behind previous_response_id is history too.
     r1 = client.responses.create(model="gpt-4.1", input="My name is Bob.")
-    r2 = client.responses.create(model="gpt-4.1", input="Do you remember my name?",
-                                 previous_response_id=r1.id)
+    r2 = client.responses.create(
+        model="gpt-4.1", input="Do you remember my name?", previous_response_id=r1.id
+    )
     assert r2.output_text == "Your name is Bob."
 
 
@@ -493,8 +581,9 @@ def test_json_formats(client: OpenAI) -> None:
 
     parsed = client.responses.parse(model="gpt-4.1", input="Weather please", text_format=Weather)
     assert parsed.output_parsed == Weather(city="You said: Weather please", degrees=1)
-    r = client.responses.create(model="gpt-4.1", input="Answer in JSON: hi",
-                                text={"format": {"type": "json_object"}})
+    r = client.responses.create(
+        model="gpt-4.1", input="Answer in JSON: hi", text={"format": {"type": "json_object"}}
+    )
     assert json.loads(r.output_text) == {"answer": "You said: Answer in JSON: hi"}
 
 
@@ -512,11 +601,14 @@ def test_scripted_answers(emu: ResponsesEmulator, client: OpenAI) -> None:
     assert r.output_text == "Scripted!"
     assert (r.usage.input_tokens, r.usage.output_tokens, r.usage.total_tokens) == (100, 7, 107)
     r = client.responses.create(model="gpt-4.1", input="anything")
-    assert [(o.name, o.arguments) for o in r.output] == [("lookup", '{"q":1}'),
-                                                         ("lookup", '{"q":2}')]
+    assert [(o.name, o.arguments) for o in r.output] == [
+        ("lookup", '{"q":1}'),
+        ("lookup", '{"q":2}'),
+    ]
     assert r.output[0].call_id != r.output[1].call_id
-    r = client.responses.create(model="gpt-4.1", input="anything", tools=[CODE],
-                                include=["code_interpreter_call.outputs"])
+    r = client.responses.create(
+        model="gpt-4.1", input="anything", tools=[CODE], include=["code_interpreter_call.outputs"]
+    )
     assert r.output[0].code == "print(1)" and r.output[0].outputs[0].logs == "1\n"
     events = _stream(client, model="gpt-4.1", input="anything")
     assert "response.refusal.delta" in [e.type for e in events]
@@ -553,8 +645,10 @@ def test_stream_error_event_and_failed(emu: ResponsesEmulator, client: OpenAI) -
     events = _stream(client, model="gpt-4.1", input="hi")
     assert [e.type for e in events][-2:] == ["error", "response.failed"]
     err, failed = events[-2:]
-    assert isinstance(err, ResponseErrorEvent) and (err.code, err.message) == ("server_error",
-                                                                                "Oops")
+    assert isinstance(err, ResponseErrorEvent) and (err.code, err.message) == (
+        "server_error",
+        "Oops",
+    )
     assert isinstance(failed, ResponseFailedEvent) and failed.response.status == "failed"
     assert failed.response.error.code == "server_error"
     assert "response.output_text.done" not in [e.type for e in events]
@@ -600,8 +694,9 @@ def test_stop_cuts_a_stream_promptly(emu: ResponsesEmulator) -> None:
 
 
 def _extract_module() -> Any:
-    spec = importlib.util.spec_from_file_location("extract_schema", ROOT / "scripts" /
-                                                  "extract_schema.py")
+    spec = importlib.util.spec_from_file_location(
+        "extract_schema", ROOT / "scripts" / "extract_schema.py"
+    )
     assert spec and spec.loader
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
@@ -630,10 +725,16 @@ def test_bundled_schema_matches_extraction() -> None:
         bodies: list[dict[str, Any]] = [
             {"input": "hi", "metadata": {"a": "b"}},
             {"input": "weather in Paris?", "tools": [WEATHER]},
-            {"input": "plot a chart", "tools": [CODE],
-             "include": ["code_interpreter_call.outputs"]},
-            {"input": "refunds?", "tools": [{"type": "file_search", "vector_store_ids": [vs.id]}],
-             "include": ["file_search_call.results"]},
+            {
+                "input": "plot a chart",
+                "tools": [CODE],
+                "include": ["code_interpreter_call.outputs"],
+            },
+            {
+                "input": "refunds?",
+                "tools": [{"type": "file_search", "vector_store_ids": [vs.id]}],
+                "include": ["file_search_call.results"],
+            },
             {"input": "hi there, how are you today?", "max_output_tokens": 16},
         ]
         emu.enqueue(stream_error=("server_error", "x"), times=2)
@@ -654,7 +755,8 @@ def test_bundled_schema_matches_extraction() -> None:
 
 
 def test_pytest_plugin_fixture(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    (tmp_path / "test_uses_fixture.py").write_text(textwrap.dedent("""
+    (tmp_path / "test_uses_fixture.py").write_text(
+        textwrap.dedent("""
         from openai import OpenAI
 
         def test_it(responses_emulator):
@@ -662,14 +764,25 @@ def test_pytest_plugin_fixture(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) 
             assert c.responses.create(model="m", input="x").output_text == "You said: x"
             assert len(responses_emulator.requests) == 1
             c.close()
-    """))
+    """)
+    )
     # A nested in-process run that loads only this module as a plugin (entry points off, so an
     # installed pytest11 registration of the same module cannot clash).
     monkeypatch.setenv("PYTEST_DISABLE_PLUGIN_AUTOLOAD", "1")
-    code = pytest.main([
-        "-q", "-p", "compat.testing", "-p", "no:cacheprovider", "--rootdir", str(tmp_path),
-        "-W", "ignore::pytest.PytestAssertRewriteWarning", str(tmp_path),
-    ])
+    code = pytest.main(
+        [
+            "-q",
+            "-p",
+            "compat.testing",
+            "-p",
+            "no:cacheprovider",
+            "--rootdir",
+            str(tmp_path),
+            "-W",
+            "ignore::pytest.PytestAssertRewriteWarning",
+            str(tmp_path),
+        ]
+    )
     assert code == 0
     import compat.testing as plugin
 

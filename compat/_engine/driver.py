@@ -98,17 +98,30 @@ class Segment:
             return False
         return True
 
-    def request(self) -> Obj | None:
+    def request(self, *, replay: bool = False) -> Obj | None:
         """The ``responses.create`` kwargs for this segment, or None if a budget ran out."""
         assert self.machine is not None
         run, state = self.machine.run, self.machine.state
+        # Everything in this request's input was created before this point (a thread takes
+        # no messages while its run is active): the next call may chain from here.
+        state["turn_ord"] = now_ns()
         with self.app.store.read() as repo:
-            turn = build_turn_input(repo, run, state, self.app.options)
+            turn = build_turn_input(repo, run, state, self.app.options, replay=replay)
         try:
             return to_response_request(turn)
         except BudgetExhausted as exc:
             self.apply(self.machine.exhausted(exc.reason, _now()))
             return None
+
+    @staticmethod
+    def chain_broken(kwargs: Obj, exc: BaseException) -> bool:
+        """True when a chained call failed because the upstream cannot continue the chain
+        (response gone, or it disagrees about pending calls): the caller replays instead."""
+        return (
+            "previous_response_id" in kwargs
+            and isinstance(exc, openai.APIStatusError)
+            and exc.status_code in (400, 404)
+        )
 
     # -- effects -----------------------------------------------------------------------
     def apply(self, effects: list[Effect]) -> None:
@@ -293,8 +306,17 @@ class RunDriver:
             try:
                 stream = self.client.responses.create(**kwargs, stream=True)
             except Exception as exc:  # upstream refused: the run fails, the caller never sees it
-                seg.fail(exc)
-                return
+                if not seg.chain_broken(kwargs, exc):
+                    seg.fail(exc)
+                    return
+                kwargs = seg.request(replay=True)
+                if kwargs is None:
+                    return
+                try:
+                    stream = self.client.responses.create(**kwargs, stream=True)
+                except Exception as exc2:
+                    seg.fail(exc2)
+                    return
             try:
                 for ev in stream:
                     d = _event_dict(ev)
@@ -362,8 +384,17 @@ class AsyncRunDriver:
             try:
                 stream = await self.client.responses.create(**kwargs, stream=True)
             except Exception as exc:
-                await io(seg.fail, exc)
-                return
+                if not seg.chain_broken(kwargs, exc):
+                    await io(seg.fail, exc)
+                    return
+                kwargs = await io(lambda: seg.request(replay=True))
+                if kwargs is None:
+                    return
+                try:
+                    stream = await self.client.responses.create(**kwargs, stream=True)
+                except Exception as exc2:
+                    await io(seg.fail, exc2)
+                    return
             try:
                 async for ev in stream:
                     d = _event_dict(ev)

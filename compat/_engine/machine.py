@@ -612,6 +612,14 @@ class RunMachine:
     def _on_response_completed(self, ev: Obj, now: int) -> list[Effect]:
         response = ev.get("response") or {}
         usage = self._turn_usage(response)
+        if self.response_id and "turn_ord" in self.state:
+            # The thread's next call may continue from this response (chain mode); saved
+            # with the run's transition, so it is in place before anyone sees the run done.
+            self.state["chain"] = {
+                "response_id": self.response_id,
+                "ord": self.state["turn_ord"],
+                "model": self.run["model"],
+            }
         if self.fn_calls and self.fn_item is not None:
             effects = self._close_held(None)
             self.finished = True

@@ -30,10 +30,26 @@ def _resource_ids(res: Obj | None, tool: str, key: str) -> list[str]:
     return list(((res or {}).get(tool) or {}).get(key) or [])
 
 
-def build_turn_input(repo: Repo, run: Obj, state: Obj, options: Options) -> TurnInput:
+def chain_point(repo: Repo, run: Obj, options: Options) -> Obj | None:
+    """The thread's last response to chain from, or None when this turn must replay."""
+    if options.history != "chain":
+        return None
+    chain = repo.latest_run_state(run["thread_id"], "chain")
+    ts = run.get("truncation_strategy") or {}
+    if not chain or ts.get("type", "auto") != "auto" or run.get("max_prompt_tokens") is not None:
+        return None
+    if chain.get("model") != run["model"]:
+        return None
+    return dict(chain)
+
+
+def build_turn_input(
+    repo: Repo, run: Obj, state: Obj, options: Options, *, replay: bool = False
+) -> TurnInput:
     """The effective settings, merged tool resources and thread history of a run's turn."""
     thread = repo.get("thread", run["thread_id"]) or {}
     assistant = repo.get("assistant", run["assistant_id"]) or {}
+    chain = None if replay else chain_point(repo, run, options)
     history = repo.history(run["thread_id"])
     attached = [
         a["file_id"]
@@ -54,6 +70,14 @@ def build_turn_input(repo: Repo, run: Obj, state: Obj, options: Options) -> Turn
         _resource_ids(thread.get("tool_resources"), "file_search", "vector_store_ids"),
         _resource_ids(run_res, "file_search", "vector_store_ids"),
     )
+    if chain is not None:
+        # Only what the previous response has not seen: new messages that no run generated
+        # (generated ones are upstream already) and the tool outputs submitted since.
+        history = [
+            item
+            for item in repo.history(run["thread_id"], after_ord=chain["ord"])
+            if item.get("object") != "thread.message" or item.get("run_id") is None
+        ]
     return {
         "model": run["model"],
         "instructions": run.get("instructions") or "",
@@ -74,7 +98,7 @@ def build_turn_input(repo: Repo, run: Obj, state: Obj, options: Options) -> Turn
         "first_turn": not state.get("response_ids"),
         "prompt_tokens_used": int(state.get("prompt_tokens", 0)),
         "completion_tokens_used": int(state.get("completion_tokens", 0)),
-        "store": options.upstream_store,
-        "previous_response_id": None,
-        "previous_response_ord": None,
+        "store": options.upstream_store or options.history == "chain",
+        "previous_response_id": chain["response_id"] if chain else None,
+        "previous_response_ord": chain["ord"] if chain else None,
     }
