@@ -65,7 +65,10 @@ class App:
         self.options = options or Options()
         self.watch = RunWatch()
         self.cancel_requests: set[str] = set()
-        self.executor = ThreadPoolExecutor(max_workers=32, thread_name_prefix="compat")
+        # Requests (which may long-poll) and runs get separate pools, so waiting pollers can
+        # never starve the runs they wait for.
+        self.executor = ThreadPoolExecutor(max_workers=32, thread_name_prefix="compat-api")
+        self.workers = ThreadPoolExecutor(max_workers=32, thread_name_prefix="compat-run")
         self._tasks: set[asyncio.Task[None]] = set()
         self._lock = threading.Lock()
 
@@ -97,7 +100,7 @@ class App:
     def start_run(self, run_id: str, feed: Feed | None) -> None:
         """Execute the run's next segment in the background (thread, or the client's loop)."""
         if not self.is_async:
-            self.executor.submit(RunDriver(self, run_id, feed).run)
+            self.workers.submit(RunDriver(self, run_id, feed).run)
             return
         loop = _loop_var.get()
         if loop is None:
@@ -125,3 +128,4 @@ class App:
 
     def close(self) -> None:
         self.executor.shutdown(wait=False, cancel_futures=False)
+        self.workers.shutdown(wait=False, cancel_futures=False)

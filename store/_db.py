@@ -29,6 +29,8 @@ def make_engine(url: str) -> Engine:
         kwargs: dict[str, Any] = {"connect_args": {"check_same_thread": False, "timeout": 30}}
         if memory:
             kwargs["poolclass"] = StaticPool
+        else:  # one connection per busy worker thread; SQLite connections are cheap
+            kwargs.update(pool_size=20, max_overflow=40)
         engine = create_engine(url, **kwargs)
 
         @event.listens_for(engine, "connect")

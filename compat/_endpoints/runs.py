@@ -19,7 +19,7 @@ from .._wire import LocalResponse, json_response
 from ._common import check_ids, get_or_404, list_page
 from .lifecycle import accept_tool_outputs, expire_overdue
 from .lifecycle import cancel as cancel_run
-from .messages import build_message
+from .messages import attach_file_search, build_message
 from .threads import create_thread, store_thread
 
 if TYPE_CHECKING:
@@ -131,6 +131,19 @@ def create(app: App, req: LocalRequest, thread_id: str) -> Obj | LocalResponse:
     p = _params.run_create(req.json())
     include = _params.include_query(req.query())
     now = app.now()
+    extra = [
+        (build_message(thread_id, o, m), o)
+        for m in p.get("additional_messages") or []
+        for o in [now_ns()]
+    ]
+    thread = None
+    if any(a["tools"] for m, _ in extra for a in m["attachments"]):
+        # file_search attachments go into the thread's vector store: upstream, before the
+        # transaction (nothing is stored if the run is then refused)
+        with app.store.read() as repo:
+            thread = get_or_404(repo, "thread", thread_id)
+        if not attach_file_search(app, thread, [m for m, _ in extra]):
+            thread = None
     with app.store.write() as repo:
         if repo.lock_thread(thread_id) is None:
             get_or_404(repo, "thread", thread_id)
@@ -139,12 +152,9 @@ def create(app: App, req: LocalRequest, thread_id: str) -> Obj | LocalResponse:
         active = repo.active_run(thread_id)
         if active is not None:
             raise _busy(thread_id, active["id"])
-        extra = [
-            (build_message(thread_id, o, m), o)
-            for m in p.get("additional_messages") or []
-            for o in [now_ns()]
-        ]
         repo.insert_many("message", extra)
+        if thread is not None:
+            repo.save("thread", thread)
         run = _new_run(app, repo, thread_id, assistant, p, include, {})
     return _start(
         app,

@@ -371,7 +371,7 @@ class AsyncRunDriver:
         self.app = app
 
     async def _io(self, fn: Any, *args: Any) -> Any:
-        return await asyncio.get_running_loop().run_in_executor(self.app.executor, fn, *args)
+        return await asyncio.get_running_loop().run_in_executor(self.app.workers, fn, *args)
 
     async def run(self) -> None:
         seg, io = self.seg, self._io
