@@ -101,6 +101,7 @@ import json
 import re
 import secrets
 import socket
+import sys
 import threading
 import time
 import traceback
@@ -185,6 +186,12 @@ class _Server(ThreadingHTTPServer):
     daemon_threads = True
     block_on_close = False  # stop() must not wait for keep-alive or streaming connections
     emulator: ResponsesEmulator
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        # A client that stops reading (a consumer closing a stream early) is normal here.
+        if isinstance(sys.exc_info()[1], (ConnectionResetError, BrokenPipeError)):
+            return
+        super().handle_error(request, client_address)
 
 
 class _Handler(BaseHTTPRequestHandler):

@@ -31,16 +31,6 @@ TIMEOUT = 90
 
 Results = dict[str, subprocess.CompletedProcess[str]]
 
-# socketserver's report of a keep-alive connection the client reset (the run driver closes a
-# Responses stream right after ``response.completed``, sometimes with its last bytes unread):
-# noise from the emulator's stdlib server, not a failure of the example.
-_PEER_RESET = re.compile(
-    r"-{40}\nException occurred during processing of request from [^\n]*\n"
-    r"(?:(?!-{40}).)*?\n(?:ConnectionResetError|BrokenPipeError)[^\n]*\n-{40}\n",
-    re.S,
-)
-
-
 def _run(name: str, tmp: Path) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if k not in DROPPED_ENV}
     env["PYTHONPATH"] = os.pathsep.join(p for p in (str(ROOT), env.get("PYTHONPATH")) if p)
@@ -76,7 +66,7 @@ def _output(results: Results, name: str) -> str:
     assert proc.returncode == 0, (
         f"{name} exited {proc.returncode}\nstdout:\n{proc.stdout}\nstderr:\n{proc.stderr}"
     )
-    stderr = _PEER_RESET.sub("", proc.stderr)
+    stderr = proc.stderr
     assert "Traceback" not in stderr, stderr
     return proc.stdout
 
