@@ -64,13 +64,14 @@ def _quiet_getter(func: Any) -> Any:
 
 def _quiet(resource: Any) -> Any:
     if hasattr(resource, "_client") and type(resource).__module__.startswith("openai."):
-        resource.__class__ = _quiet_class(type(resource))
+        kind: Any = type(resource)
+        resource.__class__ = _quiet_class(kind)
     return resource
 
 
 def _setup(client: Any, store: StoreArg, options: Options | None, *, is_async: bool) -> None:
     http_client = client._client
-    current = getattr(http_client, "_transport", None)
+    current: Any = getattr(http_client, "_transport", None)
     existing = getattr(current, "app", None)
     if isinstance(existing, App) and store is None:
         app = existing  # a copy (with_options) shares its parent's local API

@@ -109,6 +109,16 @@ def _collect_properties(schema: dict[str, Any], node: Any, out: set[str]) -> Non
         _collect_properties(schema, sub, out)
 
 
+def schema_validation_available() -> bool:
+    """True when ``jsonschema`` (the ``test`` extra) is installed; without it the emulator
+    still answers, but checks only what it can without the official schema."""
+    try:
+        import jsonschema  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
 def _get_validator() -> Any:
     """Build the Draft 2020-12 validator once (thread-safe, lazy jsonschema import)."""
     global _validator, _top_level_keys
@@ -352,6 +362,15 @@ def validate_schema(body: Any) -> None:
     """Raise :class:`RequestError` unless ``body`` fits ``CreateResponse`` (plus ``model``)."""
     if not isinstance(body, dict):
         raise RequestError(400, "Invalid type for body: expected an object.", code="invalid_type")
+    if not schema_validation_available():
+        if body.get("model") is None:
+            raise RequestError(
+                400,
+                "Missing required parameter: 'model'.",
+                param="model",
+                code="missing_required_parameter",
+            )
+        return
     validator = _get_validator()
     for key in body:
         if key not in _top_level_keys:

@@ -6,7 +6,8 @@ flows with no network — and the pytest fixtures ``responses_emulator``, ``comp
 ``async_compat_client`` (enable with ``pytest_plugins = ["compat.testing"]``).
 
 Stdlib only at runtime; ``jsonschema`` (the ``test`` extra) is imported lazily to validate
-request bodies. Nothing here imports the ``compat`` client; the fixtures import it lazily.
+request bodies against the official schema (without it, only the checks below the schema run).
+Nothing here imports the ``compat`` client; the fixtures import it lazily.
 
 Usage::
 

@@ -70,12 +70,11 @@ def transaction(engine: Engine, *, write: bool) -> Iterator[Connection]:
 def create_schema(engine: Engine) -> None:
     """Create the tables if missing and record (or check) the schema version."""
     SQLModel.metadata.create_all(engine, tables=[t.__table__ for t in _all_tables()])  # type: ignore[attr-defined]
+    meta: Any = Meta.__table__  # type: ignore[attr-defined]
     with transaction(engine, write=True) as conn:
-        row = conn.execute(select(Meta.value).where(Meta.key == "schema_version")).first()  # type: ignore[arg-type]
+        row = conn.execute(select(meta.c.value).where(meta.c.key == "schema_version")).first()
         if row is None:
-            conn.execute(
-                Meta.__table__.insert().values(key="schema_version", value=str(SCHEMA_VERSION))
-            )  # type: ignore[attr-defined]
+            conn.execute(meta.insert().values(key="schema_version", value=str(SCHEMA_VERSION)))
         elif int(row[0]) > SCHEMA_VERSION:
             raise SchemaVersionError(
                 f"database schema version {row[0]} is newer than this code ({SCHEMA_VERSION})"

@@ -160,7 +160,7 @@ class Repo:
         qs = select(s.c.ord, s.c.seq, s.c.body).where(s.c.thread_id == thread_id)
         if after_ord is not None:
             qm, qs = qm.where(m.c.ord > after_ord), qs.where(s.c.ord > after_ord)
-        rows = list(self.conn.execute(qm))
+        rows: list[tuple[Any, Any, Any]] = [(o, q, b) for o, q, b in self.conn.execute(qm)]
         # steps sort after messages of the same ord (a step never shares one in practice)
         rows += [(o, q + (1 << 62), b) for o, q, b in self.conn.execute(qs)]
         rows.sort(key=lambda r: (r[0], r[1]))

@@ -93,3 +93,10 @@ def test_unknown_assistants_paths_answer_404_locally(tmp_path: Any) -> None:
     with pytest.raises(openai.NotFoundError) as e:
         c.get("/threads/thread_abc/nothing", cast_to=object)
     assert "Invalid URL (GET /v1/threads/thread_abc/nothing)" in str(e.value)
+
+
+def test_the_emulator_validates_against_the_official_schema() -> None:
+    from compat._emulator_validate import schema_validation_available
+
+    # the suite's claim that no request it sends is one the real API would reject rests on this
+    assert schema_validation_available()

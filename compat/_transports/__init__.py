@@ -39,9 +39,9 @@ def install(http_client: Any, app: Any, base_path: str, *, is_async: bool) -> An
     lib = library_of(http_client)
     sync_cls, async_cls = _classes(lib.__name__)
     cls = async_cls if is_async else sync_cls
-    current = http_client._transport
+    current: Any = http_client._transport
     if isinstance(current, cls):
-        return current.app
+        return current.app  # type: ignore[attr-defined]
     http_client._transport = cls(app, current, base_path)
     # Proxy mounts pick a transport by scheme/host only; wrap them too so every path is seen.
     for pattern, transport in list(http_client._mounts.items()):
