@@ -259,10 +259,15 @@ class RunMachine:
     def _new_step(self, details: Obj, now: int) -> tuple[Obj, list[Effect]]:
         step = _objects.step(self.new_id("step"), now, self.run, details)
         self.open_steps.append(step)
+        shown = _snap(step)
+        if details["type"] == "tool_calls":
+            # Tool calls are opened by their first delta (id, type, name once): the SDK
+            # concatenates strings, so a call already in the snapshot would get them twice.
+            shown["step_details"]["tool_calls"] = []
         return step, [
             Insert("step", _snap(step)),
-            Emit("thread.run.step.created", _snap(step)),
-            Emit("thread.run.step.in_progress", _snap(step)),
+            Emit("thread.run.step.created", shown),
+            Emit("thread.run.step.in_progress", _snap(shown)),
         ]
 
     def _close_held(self, usage: Obj | None) -> list[Effect]:

@@ -311,3 +311,47 @@ async def test_internal_fault_reaches_the_stream_as_api_error(
     assert "server had an error" in str(e.value)
     run = (await aw(client.beta.threads.runs.list(t.id))).data[0]
     assert run.status == "failed" and run.last_error.code == "server_error"
+
+
+async def test_handler_snapshots_accumulate_to_the_stored_step(
+    make_client: Any, client_kind: str
+) -> None:
+    client = make_client()
+    a, t = await setup(
+        client, "Write python code to check if 7 is prime", tools=[{"type": "code_interpreter"}]
+    )
+    created: list[Any] = []
+    if client_kind == "sync":
+
+        class H(AssistantEventHandler):
+            def on_tool_call_created(self, tool_call: Any) -> None:
+                created.append(tool_call)
+
+        with client.beta.threads.runs.stream(
+            thread_id=t.id, assistant_id=a.id, event_handler=H()
+        ) as s:
+            s.until_done()
+            steps = s.get_final_run_steps()
+    else:
+
+        class AH(AsyncAssistantEventHandler):
+            async def on_tool_call_created(self, tool_call: Any) -> None:
+                created.append(tool_call)
+
+        async with client.beta.threads.runs.stream(
+            thread_id=t.id, assistant_id=a.id, event_handler=AH()
+        ) as s:
+            await s.until_done()
+            steps = await s.get_final_run_steps()
+    stored = await collect(
+        client.beta.threads.runs.steps.list(steps[0].run_id, thread_id=t.id, order="asc")
+    )
+    call = stored[0].step_details.tool_calls[0]
+    assert len(created) == 1 and created[0].id == call.id and created[0].type == "code_interpreter"
+    # the SDK accumulates step snapshots from created + deltas (it does not apply .completed):
+    # what the deltas built must be exactly what was stored
+    built = steps[0].step_details.tool_calls[0]
+    assert built.id == call.id and built.code_interpreter.input == call.code_interpreter.input
+    assert [o.logs for o in built.code_interpreter.outputs] == [
+        o.logs for o in call.code_interpreter.outputs
+    ]
