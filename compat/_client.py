@@ -87,46 +87,39 @@ def _setup(client: Any, store: StoreArg, options: Options | None, *, is_async: b
     client._compat_app = install(http_client, app, base_path.split("?")[0], is_async=is_async)
 
 
-class OpenAI(openai.OpenAI):
-    """``openai.OpenAI`` with a local Assistants API.
-
-    Takes the SDK's constructor arguments plus ``store``: an SQLAlchemy URL or a ``Store``
-    (default ``$COMPAT_DATABASE_URL``, else ``sqlite:///assistants.db``), and ``compat_options``.
-    """
+class _DropIn:
+    """What both drop-in clients add to the SDK's: the local API, quiet Assistants methods,
+    and copies (``with_options``) that share their parent's store."""
 
     _compat_app: App
+    _client: Any
 
-    def __init__(
-        self,
-        *args: Any,
-        store: StoreArg = None,
-        compat_options: Options | None = None,
-        **kwargs: Any,
-    ) -> None:
-        super().__init__(*args, **kwargs)
-        _setup(self, store, compat_options, is_async=False)
+    def _compat_init(self, store: StoreArg, options: Options | None, *, is_async: bool) -> None:
+        _setup(self, store, options, is_async=is_async)
 
     @functools.cached_property
-    def beta(self) -> Any:  # type: ignore[override]
-        return _quiet(openai.OpenAI.beta.func(self))  # type: ignore[attr-defined]
+    def beta(self) -> Any:
+        return _quiet(super().beta)  # type: ignore[misc]
 
     @property
     def compat_store(self) -> Store:
         """The store holding this client's assistants, threads and runs."""
         return self._compat_app.store
 
-    def copy(self, *args: Any, **kwargs: Any) -> Any:  # type: ignore[override]
-        kwargs["_extra_kwargs"] = {**(kwargs.get("_extra_kwargs") or {})}
+    def copy(self, *args: Any, **kwargs: Any) -> Any:
         kwargs.setdefault("http_client", self._client)
-        return super().copy(*args, **kwargs)
+        return super().copy(*args, **kwargs)  # type: ignore[misc]
 
-    with_options = copy  # type: ignore[assignment]
+    with_options = copy
 
 
-class AsyncOpenAI(openai.AsyncOpenAI):
-    """``openai.AsyncOpenAI`` with a local Assistants API (same extra arguments as OpenAI)."""
+class OpenAI(_DropIn, openai.OpenAI):
+    """``openai.OpenAI`` with a local Assistants API.
 
-    _compat_app: App
+    Takes the SDK's constructor arguments plus ``store``: an SQLAlchemy URL or a ``Store``
+    (default ``$COMPAT_DATABASE_URL``, else ``sqlite:///assistants.db``), and
+    ``compat_options`` (``compat.Options``).
+    """
 
     def __init__(
         self,
@@ -136,22 +129,21 @@ class AsyncOpenAI(openai.AsyncOpenAI):
         **kwargs: Any,
     ) -> None:
         super().__init__(*args, **kwargs)
-        _setup(self, store, compat_options, is_async=True)
+        self._compat_init(store, compat_options, is_async=False)
 
-    @functools.cached_property
-    def beta(self) -> Any:  # type: ignore[override]
-        return _quiet(openai.AsyncOpenAI.beta.func(self))  # type: ignore[attr-defined]
 
-    @property
-    def compat_store(self) -> Store:
-        return self._compat_app.store
+class AsyncOpenAI(_DropIn, openai.AsyncOpenAI):
+    """``openai.AsyncOpenAI`` with a local Assistants API (same extra arguments as OpenAI)."""
 
-    def copy(self, *args: Any, **kwargs: Any) -> Any:  # type: ignore[override]
-        kwargs["_extra_kwargs"] = {**(kwargs.get("_extra_kwargs") or {})}
-        kwargs.setdefault("http_client", self._client)
-        return super().copy(*args, **kwargs)
-
-    with_options = copy  # type: ignore[assignment]
+    def __init__(
+        self,
+        *args: Any,
+        store: StoreArg = None,
+        compat_options: Options | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(*args, **kwargs)
+        self._compat_init(store, compat_options, is_async=True)
 
 
 def wrap(client: openai.OpenAI | openai.AsyncOpenAI, store: StoreArg = None) -> Any:

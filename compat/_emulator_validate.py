@@ -14,6 +14,8 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
+from ._errors import ApiError
+
 SCHEMA_RESOURCE = "create_response.schema.json"
 
 # Fields the spec marks required that the real API accepts without (spec README: "the schema
@@ -49,35 +51,8 @@ _TYPE_NAMES = {
 }
 
 
-class RequestError(Exception):
-    """An HTTP error answer: status plus the real API's ``{"error": {...}}`` body."""
-
-    def __init__(
-        self,
-        status: int,
-        message: str,
-        *,
-        param: str | None = None,
-        code: str | None = None,
-        type: str = "invalid_request_error",
-    ) -> None:
-        super().__init__(message)
-        self.status = status
-        self.message = message
-        self.param = param
-        self.code = code
-        self.type = type
-
-    def body(self) -> dict[str, Any]:
-        """The JSON error body exactly as the API shapes it."""
-        return {
-            "error": {
-                "message": self.message,
-                "type": self.type,
-                "param": self.param,
-                "code": self.code,
-            }
-        }
+# The emulator answers errors exactly like the local API does: one error type for both.
+RequestError = ApiError
 
 
 _validator_lock = threading.Lock()
