@@ -1,7 +1,7 @@
 """RunDriver / AsyncRunDriver: perform a RunMachine's effects and feed it upstream events.
 
-The drivers are the only place that calls ``responses.create`` (on the user's own SDK
-client, so its key, base URL, headers, retries and timeouts apply). They save every
+The drivers are the only place that calls the Responses API (``POST /responses`` on the
+user's own SDK client, so its key, base URL, headers, retries and timeouts apply). They save every
 state change before publishing its event, and never raise to the API caller: every
 failure ends as run state. The two twins differ only by ``await``.
 Imports: openai (errors only), store, compat modules.
@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import functools
 import logging
 import time
 from typing import TYPE_CHECKING, Any
@@ -48,6 +49,35 @@ def _event_dict(ev: Any) -> Obj:
     if isinstance(ev, dict):
         return ev
     return ev.model_dump(mode="json", by_alias=True, exclude_unset=True, warnings=False)  # type: ignore[no-any-return]
+
+
+@functools.cache
+def _post_options() -> Any:
+    """Request options of ``responses.create`` (3.x names the bearer auth it needs)."""
+    from openai._base_client import make_request_options
+
+    try:
+        return make_request_options(security={"bearer_auth": True})  # type: ignore[call-arg]
+    except TypeError:
+        return make_request_options()
+
+
+def _post_responses(client: Any, kwargs: Obj, stream_cls: Any) -> Any:
+    """``POST /responses`` (stream) through the user's client, events as plain dicts.
+
+    Same request as ``client.responses.create(**kwargs, stream=True)`` (key, base URL,
+    headers, retries, timeouts are the client's), minus the SDK's per-field transform of the
+    body and model parsing of each event: the body is wire JSON already, and the engine wants
+    dicts (this was most of the added latency of a turn).
+    """
+    return client.post(
+        "/responses",
+        body={**kwargs, "stream": True},
+        cast_to=object,
+        options=_post_options(),
+        stream=True,
+        stream_cls=stream_cls,
+    )
 
 
 def _upstream_error(exc: BaseException) -> Obj:
@@ -303,31 +333,20 @@ class RunDriver:
             kwargs = seg.request()
             if kwargs is None:
                 return
-            try:
-                stream = self.client.responses.create(**kwargs, stream=True)
-            except Exception as exc:  # upstream refused: the run fails, the caller never sees it
-                if not seg.chain_broken(kwargs, exc):
-                    seg.fail(exc)
-                    return
-                kwargs = seg.request(replay=True)
-                if kwargs is None:
-                    return
-                try:
-                    stream = self.client.responses.create(**kwargs, stream=True)
-                except Exception as exc2:
-                    seg.fail(exc2)
-                    return
+            stream = self._open(kwargs)
+            if stream is None:
+                return
             try:
                 for ev in stream:
+                    if seg.machine.finished:  # type: ignore[union-attr]
+                        continue  # read to the end: the connection goes back to the pool
                     d = _event_dict(ev)
                     for key, container, cfile, name in seg.files_to_materialize(d):
                         fid = self._materialize(container, cfile, name)
                         if fid:
                             seg.machine.file_ids[key] = fid  # type: ignore[union-attr]
                     seg.feed_event(d)
-                    if seg.machine.finished:  # type: ignore[union-attr]
-                        break
-                    if seg.wants_cancel():
+                    if not seg.machine.finished and seg.wants_cancel():  # type: ignore[union-attr]
                         seg.cancel()
                         break
                 else:
@@ -343,6 +362,25 @@ class RunDriver:
             seg.internal_error(exc)
         finally:
             seg.close()
+
+    def _open(self, kwargs: Obj) -> Any:
+        """The upstream event stream; None when the call failed (the run is then failed).
+        A chained call the upstream cannot continue is retried once as a replay."""
+        seg = self.seg
+        try:
+            return _post_responses(self.client, kwargs, openai.Stream[object])
+        except Exception as exc:  # upstream refused: the run fails, the caller never sees it
+            if not seg.chain_broken(kwargs, exc):
+                seg.fail(exc)
+                return None
+        replay = seg.request(replay=True)
+        if replay is None:
+            return None
+        try:
+            return _post_responses(self.client, replay, openai.Stream[object])
+        except Exception as exc:
+            seg.fail(exc)
+            return None
 
     def _materialize(self, container_id: str, cfile_id: str | None, name: str) -> str | None:
         """Copy a container file (or image URL) into the Files API; its ``file-…`` id."""
@@ -381,35 +419,26 @@ class AsyncRunDriver:
             kwargs = await io(seg.request)
             if kwargs is None:
                 return
-            try:
-                stream = await self.client.responses.create(**kwargs, stream=True)
-            except Exception as exc:
-                if not seg.chain_broken(kwargs, exc):
-                    await io(seg.fail, exc)
-                    return
-                kwargs = await io(lambda: seg.request(replay=True))
-                if kwargs is None:
-                    return
-                try:
-                    stream = await self.client.responses.create(**kwargs, stream=True)
-                except Exception as exc2:
-                    await io(seg.fail, exc2)
-                    return
+            stream = await self._open(kwargs)
+            if stream is None:
+                return
             try:
                 async for ev in stream:
+                    assert seg.machine is not None
+                    if seg.machine.finished:
+                        continue  # read to the end: the connection goes back to the pool
                     d = _event_dict(ev)
                     for key, container, cfile, name in seg.files_to_materialize(d):
                         fid = await self._materialize(container, cfile, name)
                         if fid:
                             seg.machine.file_ids[key] = fid  # type: ignore[union-attr]
-                    assert seg.machine is not None
                     effects = seg.machine.feed(d, _now())
                     if any(not isinstance(e, Emit) for e in effects):
                         await io(seg.apply, effects)
                     else:
                         seg.apply(effects)  # publishing only: no database, no thread hop
                     if seg.machine.finished:
-                        break
+                        continue
                     if seg.cancel_requested_here() or (
                         seg.check_due() and await io(seg.changed_elsewhere)
                     ):
@@ -428,6 +457,23 @@ class AsyncRunDriver:
             await io(seg.internal_error, exc)
         finally:
             await io(seg.close)
+
+    async def _open(self, kwargs: Obj) -> Any:
+        seg, io = self.seg, self._io
+        try:
+            return await _post_responses(self.client, kwargs, openai.AsyncStream[object])
+        except Exception as exc:
+            if not seg.chain_broken(kwargs, exc):
+                await io(seg.fail, exc)
+                return None
+        replay = await io(lambda: seg.request(replay=True))
+        if replay is None:
+            return None
+        try:
+            return await _post_responses(self.client, replay, openai.AsyncStream[object])
+        except Exception as exc:
+            await io(seg.fail, exc)
+            return None
 
     async def _materialize(self, container_id: str, cfile_id: str | None, name: str) -> str | None:
         try:
