@@ -64,23 +64,29 @@ def create(app: App, req: LocalRequest, thread_id: str) -> Obj:
     check_ids(thread_id=thread_id)
     p = _params.message_create(req.json())
     now = app.now()
-    with app.store.write() as repo:
-        thread = get_or_404(repo, "thread", thread_id)
-        expire_overdue(app, repo, now, thread_id=thread_id)
-        active = repo.active_run(thread_id)
-    if active is not None:
-        raise _busy(thread_id, active["id"])
     ord_ = now_ns()
     msg = build_message(thread_id, ord_, p)
-    changed = attach_file_search(app, thread, [msg])  # upstream: outside any transaction
+    thread = None
+    if any(t["type"] == "file_search" for a in msg["attachments"] for t in a["tools"]):
+        # The thread's vector store is created upstream, outside any transaction; refuse
+        # first if the thread is busy, so nothing is created for a message we won't store.
+        with app.store.write() as repo:
+            thread = get_or_404(repo, "thread", thread_id)
+            expire_overdue(app, repo, now, thread_id=thread_id)
+            active = repo.active_run(thread_id)
+        if active is not None:
+            raise _busy(thread_id, active["id"])
+        if not attach_file_search(app, thread, [msg]):
+            thread = None
     with app.store.write() as repo:
         if repo.lock_thread(thread_id) is None:
             raise not_found("thread", thread_id)
+        expire_overdue(app, repo, now, thread_id=thread_id)
         active = repo.active_run(thread_id)
         if active is not None:
             raise _busy(thread_id, active["id"])
         repo.insert("message", msg, ord=ord_)
-        if changed:
+        if thread is not None:
             repo.save("thread", thread)
     return msg
 

@@ -23,7 +23,7 @@ from store import Repo
 from .._ids import new_id, now_ns
 from .._translate.context import BudgetExhausted
 from .._translate.output import last_error_from_upstream
-from .._translate.request import to_response_request
+from .._translate.request import TurnInput, to_response_request
 from .feed import Feed
 from .machine import Effect, Emit, Insert, RunMachine, Save, Transition
 from .turn import build_turn_input
@@ -105,38 +105,54 @@ class Segment:
         self._last_check = time.monotonic()
 
     # -- setup -------------------------------------------------------------------------
-    def begin(self) -> bool:
-        """Load the run and move it to in_progress; False when it is no longer queued."""
-        with self.app.store.read() as repo:
-            found = repo.get_with_state("run", self.run_id)
-        if found is None:
-            return False
-        run, state = found
-        self.machine = RunMachine(
-            run,
-            state,
-            new_id=new_id,
-            include_file_search_content=bool(state.get("include_content")),
-        )
-        if run["status"] != "queued":
-            self._publish_current(run)
-            return False
+    def begin(self) -> Obj | None:
+        """Move the queued run to in_progress and build its ``/responses`` request, in one
+        transaction. None when there is nothing to call (no longer queued, budget spent)."""
         try:
-            self.apply(self.machine.start(_now()))
+            with self.app.store.write() as repo:
+                found = repo.get_with_state("run", self.run_id)
+                if found is None:
+                    return None
+                run, state = found
+                self.machine = RunMachine(
+                    run,
+                    state,
+                    new_id=new_id,
+                    include_file_search_content=bool(state.get("include_content")),
+                )
+                if run["status"] != "queued":
+                    started: list[Effect] = []
+                else:
+                    started = self.machine.start(_now())
+                    for e in started:
+                        self._save(repo, e)
+                    turn = self._turn_input(repo, replay=False)
         except _Lost:
             self.settle_lost()
-            return False
-        return True
+            return None
+        if not started:
+            self._publish_current(run)
+            return None
+        self._publish(started)
+        return self._translate(turn)
 
     def request(self, *, replay: bool = False) -> Obj | None:
         """The ``responses.create`` kwargs for this segment, or None if a budget ran out."""
+        with self.app.store.read() as repo:
+            turn = self._turn_input(repo, replay=replay)
+        return self._translate(turn)
+
+    def _turn_input(self, repo: Repo, *, replay: bool) -> TurnInput:
         assert self.machine is not None
-        run, state = self.machine.run, self.machine.state
         # Everything in this request's input was created before this point (a thread takes
         # no messages while its run is active): the next call may chain from here.
-        state["turn_ord"] = now_ns()
-        with self.app.store.read() as repo:
-            turn = build_turn_input(repo, run, state, self.app.options, replay=replay)
+        self.machine.state["turn_ord"] = now_ns()
+        return build_turn_input(
+            repo, self.machine.run, self.machine.state, self.app.options, replay=replay
+        )
+
+    def _translate(self, turn: TurnInput) -> Obj | None:
+        assert self.machine is not None
         try:
             return to_response_request(turn)
         except BudgetExhausted as exc:
@@ -160,6 +176,9 @@ class Segment:
             with self.app.store.write() as repo:
                 for e in effects:
                     self._save(repo, e)
+        self._publish(effects)
+
+    def _publish(self, effects: list[Effect]) -> None:
         run_changed = False
         for e in effects:
             if isinstance(e, Emit):
@@ -328,9 +347,7 @@ class RunDriver:
     def run(self) -> None:
         seg = self.seg
         try:
-            if not seg.begin():
-                return
-            kwargs = seg.request()
+            kwargs = seg.begin()
             if kwargs is None:
                 return
             stream = self._open(kwargs)
@@ -414,9 +431,7 @@ class AsyncRunDriver:
     async def run(self) -> None:
         seg, io = self.seg, self._io
         try:
-            if not await io(seg.begin):
-                return
-            kwargs = await io(seg.request)
+            kwargs = await io(seg.begin)
             if kwargs is None:
                 return
             stream = await self._open(kwargs)
