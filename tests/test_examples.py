@@ -31,6 +31,7 @@ TIMEOUT = 90
 
 Results = dict[str, subprocess.CompletedProcess[str]]
 
+
 def _run(name: str, tmp: Path) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if k not in DROPPED_ENV}
     env["PYTHONPATH"] = os.pathsep.join(p for p in (str(ROOT), env.get("PYTHONPATH")) if p)

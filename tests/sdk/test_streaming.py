@@ -355,3 +355,19 @@ async def test_handler_snapshots_accumulate_to_the_stored_step(
     assert [o.logs for o in built.code_interpreter.outputs] == [
         o.logs for o in call.code_interpreter.outputs
     ]
+
+
+async def test_create_and_stream_alias(client: Any, emulator: Any) -> None:
+    emulator.enqueue(text="via the older helper")
+    a, t = await setup(client, "hello")
+    mgr = client.beta.threads.runs.create_and_stream(thread_id=t.id, assistant_id=a.id)
+    if hasattr(mgr, "__aenter__"):
+        async with mgr as s:
+            text = "".join([d async for d in s.text_deltas])
+            final = await s.get_final_messages()
+    else:
+        with mgr as s:
+            text = "".join(s.text_deltas)
+            final = s.get_final_messages()
+    assert text == "via the older helper"
+    assert final[0].content[0].text.value == text
