@@ -24,6 +24,7 @@ from .._ids import new_id, now_ns
 from .._translate.context import BudgetExhausted
 from .._translate.output import last_error_from_upstream
 from .._translate.request import TurnInput, to_response_request
+from .._transports import library_of
 from .feed import Feed
 from .machine import Effect, Emit, Insert, RunMachine, Save, Transition
 from .turn import build_turn_input
@@ -403,9 +404,11 @@ class RunDriver:
         """Copy a container file (or image URL) into the Files API; its ``file-…`` id."""
         try:
             if cfile_id is not None:
-                data = self.client.containers.files.content.retrieve(
-                    cfile_id, container_id=container_id
-                ).read()
+                # a plain GET: the SDK's containers resource only exists in newer versions
+                data = self.client.get(
+                    f"/containers/{container_id}/files/{cfile_id}/content",
+                    cast_to=library_of(self.client._client).Response,
+                ).content
                 filename = name
             elif name.startswith("data:"):
                 data, filename = base64.b64decode(name.split(",", 1)[1]), "image.png"
@@ -493,10 +496,11 @@ class AsyncRunDriver:
     async def _materialize(self, container_id: str, cfile_id: str | None, name: str) -> str | None:
         try:
             if cfile_id is not None:
-                resp = await self.client.containers.files.content.retrieve(
-                    cfile_id, container_id=container_id
+                resp = await self.client.get(
+                    f"/containers/{container_id}/files/{cfile_id}/content",
+                    cast_to=library_of(self.client._client).Response,
                 )
-                data, filename = resp.read(), name
+                data, filename = resp.content, name
             elif name.startswith("data:"):
                 data, filename = base64.b64decode(name.split(",", 1)[1]), "image.png"
             else:

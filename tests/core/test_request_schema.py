@@ -24,7 +24,13 @@ yaml = pytest.importorskip("yaml")
 
 from referencing.jsonschema import DRAFT202012  # noqa: E402
 
-SPEC_PATH = Path(os.environ.get("COMPAT_OPENAPI_SPEC", "/work/shared/spec/openapi.yaml"))
+# the spec lies in shared/ beside the checkout (on CI too)
+SPEC_PATH = Path(
+    os.environ.get(
+        "COMPAT_OPENAPI_SPEC",
+        str(Path(__file__).resolve().parents[3] / "shared" / "spec" / "openapi.yaml"),
+    )
+)
 EXTRACT_PATH = (
     Path(__file__).resolve().parents[2] / "compat" / "_data" / "create_response.schema.json"
 )
