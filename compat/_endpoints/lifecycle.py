@@ -55,6 +55,17 @@ def expire_overdue(app: App, repo: Repo, now: int, *, thread_id: str) -> None:
             app.watch.notify(run["id"])
 
 
+def active_run(app: App, repo: Repo, now: int, *, thread_id: str) -> Obj | None:
+    """The run holding the thread, if any; one found past ``expires_at`` is expired first
+    (so a crashed process cannot lock a thread for longer than a run's lifetime)."""
+    run = repo.active_run(thread_id)
+    if run is None or (run.get("expires_at") or now) >= now:
+        return run
+    if finish(repo, run, "expired", now) is not None:
+        app.watch.notify(run["id"])
+    return repo.active_run(thread_id)
+
+
 def cancel(app: App, repo: Repo, run: Obj, now: int) -> Obj:
     """Request cancellation; returns the run as the API answered (status ``cancelling``)."""
     status = run["status"]

@@ -11,7 +11,7 @@ from .. import _objects, _params
 from .._errors import invalid, not_found
 from .._ids import new_id, now_ns
 from ._common import check_ids, get_or_404, list_page, upstream
-from .lifecycle import expire_overdue
+from .lifecycle import active_run
 
 if TYPE_CHECKING:
     from .._app import App
@@ -72,8 +72,7 @@ def create(app: App, req: LocalRequest, thread_id: str) -> Obj:
         # first if the thread is busy, so nothing is created for a message we won't store.
         with app.store.write() as repo:
             thread = get_or_404(repo, "thread", thread_id)
-            expire_overdue(app, repo, now, thread_id=thread_id)
-            active = repo.active_run(thread_id)
+            active = active_run(app, repo, now, thread_id=thread_id)
         if active is not None:
             raise _busy(thread_id, active["id"])
         if not attach_file_search(app, thread, [msg]):
@@ -81,8 +80,7 @@ def create(app: App, req: LocalRequest, thread_id: str) -> Obj:
     with app.store.write() as repo:
         if repo.lock_thread(thread_id) is None:
             raise not_found("thread", thread_id)
-        expire_overdue(app, repo, now, thread_id=thread_id)
-        active = repo.active_run(thread_id)
+        active = active_run(app, repo, now, thread_id=thread_id)
         if active is not None:
             raise _busy(thread_id, active["id"])
         repo.insert("message", msg, ord=ord_)

@@ -17,7 +17,7 @@ from .._errors import invalid
 from .._ids import new_id, now_ns
 from .._wire import LocalResponse, json_response
 from ._common import check_ids, get_or_404, list_page
-from .lifecycle import accept_tool_outputs, expire_overdue
+from .lifecycle import accept_tool_outputs, active_run, expire_overdue
 from .lifecycle import cancel as cancel_run
 from .messages import attach_file_search, build_message
 from .threads import create_thread, store_thread
@@ -148,8 +148,7 @@ def create(app: App, req: LocalRequest, thread_id: str) -> Obj | LocalResponse:
         if repo.lock_thread(thread_id) is None:
             get_or_404(repo, "thread", thread_id)
         assistant = get_or_404(repo, "assistant", p["assistant_id"])
-        expire_overdue(app, repo, now, thread_id=thread_id)
-        active = repo.active_run(thread_id)
+        active = active_run(app, repo, now, thread_id=thread_id)
         if active is not None:
             raise _busy(thread_id, active["id"])
         repo.insert_many("message", extra)

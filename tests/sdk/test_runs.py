@@ -493,3 +493,17 @@ async def test_expired_run(client: Any) -> None:
     assert 'Runs in status "expired" do not accept tool outputs.' in e.value.message
     step = (await aw(client.beta.threads.runs.steps.list(run.id, thread_id=t.id))).data[0]
     assert step.status == "expired" and step.expired_at is not None
+
+
+async def test_run_of_a_dead_process_expires_instead_of_locking_the_thread(client: Any) -> None:
+    a, t = await setup(client, "hello")
+    run = await aw(client.beta.threads.runs.create_and_poll(thread_id=t.id, assistant_id=a.id))
+    with client.compat_store.write() as repo:  # a process died mid-run ten minutes ago
+        body = repo.get("run", run.id)
+        body.update(status="in_progress", completed_at=None, expires_at=body["created_at"] - 1)
+        repo.save("run", body)
+    msg = await aw(client.beta.threads.messages.create(t.id, role="user", content="still there?"))
+    assert msg.role == "user"
+    assert (await aw(client.beta.threads.runs.retrieve(run.id, thread_id=t.id))).status == "expired"
+    again = await aw(client.beta.threads.runs.create_and_poll(thread_id=t.id, assistant_id=a.id))
+    assert again.status == "completed"
