@@ -55,9 +55,22 @@ def make_engine(url: str) -> Engine:
     return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
 
 
+_memory_locks: dict[int, threading.RLock] = {}
+
+
+def is_memory(engine: Engine) -> bool:
+    return engine.dialect.name == "sqlite" and engine.url.database in (None, "", ":memory:")
+
+
 @contextmanager
 def transaction(engine: Engine, *, write: bool) -> Iterator[Connection]:
     """One short transaction; commits on success, rolls back on any error."""
+    if is_memory(engine):
+        # An in-memory database is one connection shared by every thread: take turns.
+        lock = _memory_locks.setdefault(id(engine), threading.RLock())
+        with lock, engine.begin() as conn:
+            yield conn
+        return
     _write_intent.on = write
     try:
         with engine.begin() as conn:

@@ -104,3 +104,13 @@ def test_the_emulator_validates_against_the_official_schema() -> None:
 
     # the suite's claim that no request it sends is one the real API would reject rests on this
     assert schema_validation_available()
+
+
+def test_in_memory_store_serves_runs_from_worker_threads() -> None:
+    with ResponsesEmulator() as emu:
+        c = compat.OpenAI(api_key="sk-x", base_url=emu.base_url, store="sqlite://", max_retries=0)
+        a = c.beta.assistants.create(model="gpt-4o")
+        for _ in range(3):
+            thread = {"messages": [{"role": "user", "content": "hi"}]}
+            run = c.beta.threads.create_and_run_poll(assistant_id=a.id, thread=thread)
+            assert run.status == "completed"
