@@ -473,8 +473,14 @@ class AsyncRunDriver:
                 await stream.close()
         except Exception as exc:
             await io(seg.internal_error, exc)
+        except asyncio.CancelledError:
+            # The event loop is going away (e.g. asyncio.run returned) with the run mid-way:
+            # end it as failed now, synchronously, rather than leave it in_progress.
+            if seg.machine is not None and not seg.machine.finished:
+                seg.fail(RuntimeError("the event loop running this run was shut down"))
+            raise
         finally:
-            await io(seg.close)
+            seg.close()
 
     async def _open(self, kwargs: Obj) -> Any:
         seg, io = self.seg, self._io
