@@ -291,10 +291,13 @@ class Segment:
             self.feed.publish(f"thread.run.{run['status']}", run)
 
     def close(self) -> None:
+        """End of the segment: end the stream, wake pollers, drop per-run bookkeeping (a
+        poller that misses the wake-up re-reads the store within its 0.1 s tick)."""
         self.app.cancel_requests.discard(self.run_id)
         if self.feed is not None:
             self.feed.close()
         self.app.watch.notify(self.run_id)
+        self.app.watch.forget(self.run_id)
 
     # -- files written by code_interpreter ---------------------------------------------
     def files_to_materialize(self, ev: Obj) -> list[tuple[str, str, str | None, str]]:
