@@ -115,6 +115,7 @@ def _new_run(
     extra_state: Obj,
 ) -> Obj:
     cfg, state = effective_config(assistant, p)
+    cfg["tool_resources"] = extra_state.get("tool_resources") or {}  # create_and_run's own
     state.update(extra_state)
     state["include_content"] = bool(include)
     ord_ = now_ns()

@@ -507,3 +507,26 @@ async def test_run_of_a_dead_process_expires_instead_of_locking_the_thread(clien
     assert (await aw(client.beta.threads.runs.retrieve(run.id, thread_id=t.id))).status == "expired"
     again = await aw(client.beta.threads.runs.create_and_poll(thread_id=t.id, assistant_id=a.id))
     assert again.status == "completed"
+
+
+async def test_create_and_run_tool_resources_join_the_assistants(
+    client: Any, emulator: Any
+) -> None:
+    a = await aw(
+        client.beta.assistants.create(
+            model="gpt-4o",
+            tools=[{"type": "code_interpreter"}],
+            tool_resources={"code_interpreter": {"file_ids": ["file-a"]}},
+        )
+    )
+    run = await aw(
+        client.beta.threads.create_and_run_poll(
+            assistant_id=a.id,
+            thread={"messages": [{"role": "user", "content": "hello"}]},
+            tool_resources={"code_interpreter": {"file_ids": ["file-run"]}},
+        )
+    )
+    assert run.status == "completed", run.last_error
+    assert run.to_dict()["tool_resources"] == {"code_interpreter": {"file_ids": ["file-run"]}}
+    ci = [x for x in emulator.requests[-1]["tools"] if x["type"] == "code_interpreter"][0]
+    assert ci["container"]["file_ids"] == ["file-a", "file-run"]
