@@ -11,7 +11,6 @@ import asyncio
 import contextvars
 import logging
 import secrets
-import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -70,7 +69,6 @@ class App:
         self.executor = ThreadPoolExecutor(max_workers=32, thread_name_prefix="compat-api")
         self.workers = ThreadPoolExecutor(max_workers=32, thread_name_prefix="compat-run")
         self._tasks: set[asyncio.Task[None]] = set()
-        self._lock = threading.Lock()
 
     # -- requests ------------------------------------------------------------------------
     def dispatch(self, req: LocalRequest) -> LocalResponse:

@@ -115,6 +115,7 @@ from urllib.parse import parse_qs, urlsplit
 from ._emulator_events import response_object, stream_events
 from ._emulator_model import Context, Outcome, Script, b62_id, decide, hex_id, input_items
 from ._emulator_validate import RequestError, check_semantics, validate_schema
+from ._objects import page
 
 __all__ = ["ResponsesEmulator"]
 
@@ -144,13 +145,7 @@ def _now() -> int:
 
 def _page(data: list[dict[str, Any]]) -> dict[str, Any]:
     """A cursor page as the list endpoints answer it (everything in one page)."""
-    return {
-        "object": "list",
-        "data": data,
-        "first_id": data[0]["id"] if data else None,
-        "last_id": data[-1]["id"] if data else None,
-        "has_more": False,
-    }
+    return page(data, has_more=False)
 
 
 def _parse_multipart(content_type: str, body: bytes) -> dict[str, tuple[str | None, bytes]]:

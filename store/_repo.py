@@ -37,9 +37,9 @@ class Repo:
         return None if row is None else dict(row[0])
 
     def get_with_state(
-        self, kind: Literal["thread", "run"], id_: str
+        self, kind: Literal["run"], id_: str
     ) -> tuple[dict[str, Any], dict[str, Any]] | None:
-        """``(body, private state)`` of a thread or run, or None."""
+        """``(body, private state)`` of a run, or None."""
         t = _t(kind)
         row = self.conn.execute(select(t.c.body, t.c.state).where(t.c.id == id_)).first()
         return None if row is None else (dict(row[0]), dict(row[1] or {}))
@@ -61,7 +61,7 @@ class Repo:
         if kind == "run":
             values["status"] = body["status"]
             values["expires_at"] = body.get("expires_at")
-        if kind in ("thread", "run"):
+        if kind == "run":
             values["state"] = state or {}
         if kind == "run":
             try:
@@ -140,10 +140,6 @@ class Repo:
             stmt = stmt.with_for_update()
         row = self.conn.execute(stmt).first()
         return None if row is None else dict(row[0])
-
-    def save_thread_state(self, thread_id: str, state: dict[str, Any]) -> None:
-        t = _t("thread")
-        self.conn.execute(update(t).where(t.c.id == thread_id).values(state=state))
 
     def delete_thread(self, thread_id: str) -> bool:
         """Delete a thread with its messages, runs and steps."""

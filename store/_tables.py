@@ -39,8 +39,6 @@ class ThreadRow(SQLModel, table=True):
     id: str = Field(sa_column=Column(String(64), unique=True, nullable=False))
     ord: int = Field(sa_column=Column(BigInteger, nullable=False))
     body: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
-    #: private per-thread state (e.g. the last upstream response id for chaining)
-    state: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
 
 
 class MessageRow(SQLModel, table=True):

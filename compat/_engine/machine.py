@@ -16,6 +16,7 @@ from typing import Any, Literal
 
 from .. import _objects
 from .._translate.output import (
+    add_usage,
     citation_marker,
     incomplete_reasons,
     last_error_from_upstream,
@@ -126,16 +127,6 @@ def close_open(
 
 def _zero_usage() -> Obj:
     return {"prompt_tokens": 0, "completion_tokens": 0, "total_tokens": 0}
-
-
-def add_usage(a: Obj | None, b: Obj | None) -> Obj | None:
-    if a is None:
-        return None if b is None else dict(b)
-    if b is None:
-        return dict(a)
-    return {
-        k: a.get(k, 0) + b.get(k, 0) for k in ("prompt_tokens", "completion_tokens", "total_tokens")
-    }
 
 
 def end_run(run: Obj, status: str, now: int, **fields: Any) -> Obj:
