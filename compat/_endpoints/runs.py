@@ -179,8 +179,12 @@ def create_thread_and_run(app: App, req: LocalRequest) -> Obj | LocalResponse:
 
 def list_(app: App, req: LocalRequest, thread_id: str) -> Obj:
     check_ids(thread_id=thread_id)
-    with app.store.write() as repo:
-        expire_overdue(app, repo, app.now(), thread_id=thread_id)
+    now = app.now()
+    with app.store.read() as repo:
+        overdue = bool(repo.overdue_runs(now, thread_id=thread_id))
+    if overdue:  # take the write lock only when there is something to expire
+        with app.store.write() as repo:
+            expire_overdue(app, repo, now, thread_id=thread_id)
     return list_page(app, req, "run", thread_id=thread_id)[0]
 
 
