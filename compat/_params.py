@@ -16,6 +16,9 @@ Conventions (every public function):
   order is: missing required members, then unknown members (document order), then each member in
   the spec's declared order.
 
+The message wording itself (shared with the Responses emulator) lives in
+:mod:`compat._errors`; this module decides *which* error applies.
+
 Imports: stdlib and ``compat._errors`` only (no I/O, no store, no openai).
 """
 
@@ -27,7 +30,25 @@ import re
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from compat._errors import ApiError, invalid, missing, unknown_parameter
+from compat._errors import (
+    TYPE_NAMES,
+    ApiError,
+    above_maximum,
+    array_too_long,
+    array_too_short,
+    below_minimum,
+    empty_string,
+    invalid,
+    invalid_type,
+    invalid_value,
+    json_type,
+    listing,
+    missing,
+    pattern_mismatch,
+    string_too_long,
+    string_too_short,
+    unknown_parameter,
+)
 
 __all__ = [
     "INCLUDE_FILE_SEARCH_CONTENT",
@@ -70,73 +91,21 @@ def _join(path: str, key: str) -> str:
     return f"{path}.{key}" if path else key
 
 
+# The local API names a float "a decimal number" where the Responses API says "a decimal".
+_GOT = {**TYPE_NAMES, "number": "a decimal number"}
+
+
 def _got(value: Any) -> str:
     """The real API's name for a JSON value's type, as in ``but got <...> instead``."""
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "a boolean"
-    if isinstance(value, int):
-        return "an integer"
-    if isinstance(value, float):
-        return "a decimal number"
-    if isinstance(value, str):
-        return "a string"
-    if isinstance(value, (list, tuple)):
-        return "an array"
-    if isinstance(value, Mapping):
-        return "an object"
-    return "an unsupported value"
-
-
-def _quote(value: Any) -> str:
-    return f"'{value}'" if isinstance(value, str) else repr(value)
-
-
-def _listing(values: Sequence[str], conj: str) -> str:
-    """``'a'``, ``'a' and 'b'``, ``'a', 'b', and 'c'`` (conj is ``and`` / ``or``)."""
-    quoted = [f"'{v}'" for v in values]
-    if len(quoted) <= 1:
-        return "".join(quoted)
-    if len(quoted) == 2:
-        return f"{quoted[0]} {conj} {quoted[1]}"
-    return ", ".join(quoted[:-1]) + f", {conj} {quoted[-1]}"
-
-
-def _bound(value: float) -> str:
-    """A limit as the real API printed it: ``2`` rather than ``2.0``."""
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    return str(value)
+    return _GOT.get(json_type(value) or "", "an unsupported value")
 
 
 def _type_error(path: str, expected: str, value: Any) -> ApiError:
-    return invalid(
-        f"Invalid type for '{path}': expected {expected}, but got {_got(value)} instead.",
-        param=path,
-        code="invalid_type",
-    )
-
-
-def _value_error(path: str, value: Any, supported: Sequence[str]) -> ApiError:
-    return invalid(
-        f"Invalid value: {_quote(value)}. Supported values are: {_listing(supported, 'and')}.",
-        param=path,
-        code="invalid_value",
-    )
-
-
-def _too_long(path: str, limit: int, length: int) -> ApiError:
-    return invalid(
-        f"Invalid '{path}': string too long. Expected a string with maximum length {limit}, "
-        f"but got a string with length {length} instead.",
-        param=path,
-        code="string_above_max_length",
-    )
+    return invalid_type(path, expected, _got(value))
 
 
 def _enum_expected(values: Sequence[str]) -> str:
-    return f"one of {_listing(values, 'or')}"
+    return f"one of {listing(values, 'or')}"
 
 
 # --------------------------------------------------------------------------------------------
@@ -157,27 +126,12 @@ def _string(
             raise _type_error(path, "a string", value)
         if min_len is not None and len(value) < min_len:
             if not value:
-                raise invalid(
-                    f"Invalid '{path}': empty string. Expected a string with minimum length "
-                    f"{min_len}, but got an empty string instead.",
-                    param=path,
-                    code="empty_string",
-                )
-            raise invalid(
-                f"Invalid '{path}': string too short. Expected a string with minimum length "
-                f"{min_len}, but got a string with length {len(value)} instead.",
-                param=path,
-                code="string_below_min_length",
-            )
+                raise empty_string(path, min_len)
+            raise string_too_short(path, min_len, len(value))
         if max_len is not None and len(value) > max_len:
-            raise _too_long(path, max_len, len(value))
+            raise string_too_long(path, max_len, len(value))
         if pattern is not None and not pattern[0].match(value):
-            raise invalid(
-                f"Invalid '{path}': string does not match pattern. Expected a string that "
-                f"matches the pattern '{pattern[1]}'.",
-                param=path,
-                code="invalid_value",
-            )
+            raise pattern_mismatch(path, pattern[1])
         return value
 
     return check
@@ -196,19 +150,9 @@ def _as_int(value: Any) -> int | None:
 
 def _check_int_range(number: int, path: str, minimum: int | None, maximum: int | None) -> int:
     if minimum is not None and number < minimum:
-        raise invalid(
-            f"Invalid '{path}': integer below minimum value. Expected a value >= {minimum}, "
-            f"but got {number} instead.",
-            param=path,
-            code="integer_below_min_value",
-        )
+        raise below_minimum(path, "integer", minimum, number)
     if maximum is not None and number > maximum:
-        raise invalid(
-            f"Invalid '{path}': integer above maximum value. Expected a value <= {maximum}, "
-            f"but got {number} instead.",
-            param=path,
-            code="integer_above_max_value",
-        )
+        raise above_maximum(path, "integer", maximum, number)
     return number
 
 
@@ -235,19 +179,9 @@ def _number(
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             raise _type_error(path, "a number", value)
         if minimum is not None and value < minimum:
-            raise invalid(
-                f"Invalid '{path}': decimal below minimum value. Expected a value >= "
-                f"{_bound(minimum)}, but got {value} instead.",
-                param=path,
-                code="decimal_below_min_value",
-            )
+            raise below_minimum(path, "decimal", minimum, value)
         if maximum is not None and value > maximum:
-            raise invalid(
-                f"Invalid '{path}': decimal above maximum value. Expected a value <= "
-                f"{_bound(maximum)}, but got {value} instead.",
-                param=path,
-                code="decimal_above_max_value",
-            )
+            raise above_maximum(path, "decimal", maximum, value)
         return value
 
     return check
@@ -271,7 +205,7 @@ def _enum(values: Sequence[str], *, nullable: bool = False) -> Check:
         if not isinstance(value, str):
             raise _type_error(path, _enum_expected(values), value)
         if value not in values:
-            raise _value_error(path, value, values)
+            raise invalid_value(path, value, values)
         return value
 
     return check
@@ -304,26 +238,9 @@ def _array(
         if not isinstance(value, (list, tuple)):
             raise _type_error(path, expected, value)
         if min_items is not None and len(value) < min_items:
-            if not value:
-                raise invalid(
-                    f"Invalid '{path}': empty array. Expected an array with minimum length "
-                    f"{min_items}, but got an empty array instead.",
-                    param=path,
-                    code="empty_array",
-                )
-            raise invalid(
-                f"Invalid '{path}': array too short. Expected an array with minimum length "
-                f"{min_items}, but got an array with length {len(value)} instead.",
-                param=path,
-                code="array_below_min_length",
-            )
+            raise array_too_short(path, min_items, len(value))
         if max_items is not None and len(value) > max_items:
-            raise invalid(
-                f"Invalid '{path}': array too long. Expected an array with maximum length "
-                f"{max_items}, but got an array with length {len(value)} instead.",
-                param=path,
-                code="array_above_max_length",
-            )
+            raise array_too_long(path, max_items, len(value))
         return [item(element, f"{path}[{i}]") for i, element in enumerate(value)]
 
     return check
@@ -392,7 +309,7 @@ def _tagged(
         if not isinstance(tag, str):
             raise _type_error(_join(path, "type"), _enum_expected(tags), tag)
         if tag not in variants:
-            raise _value_error(_join(path, "type"), tag, tags)
+            raise invalid_value(_join(path, "type"), tag, tags)
         result: dict[str, Any] = variants[tag](value, path)
         return result
 
@@ -427,7 +344,7 @@ def _metadata(value: Any, path: str) -> dict[str, str] | None:
         if not isinstance(item, str):
             raise _type_error(key_path, "a string", item)
         if len(item) > METADATA_VALUE_MAX:
-            raise _too_long(key_path, METADATA_VALUE_MAX, len(item))
+            raise string_too_long(key_path, METADATA_VALUE_MAX, len(item))
         out[str(key)] = item
     if len(out) > METADATA_MAX_PROPERTIES:
         raise invalid(
@@ -512,7 +429,7 @@ def _response_format(value: Any, path: str) -> str | dict[str, Any] | None:
         return None
     if isinstance(value, str):
         if value != "auto":
-            raise _value_error(path, value, ["auto"])
+            raise invalid_value(path, value, ["auto"])
         return value
     if not isinstance(value, Mapping):
         raise _type_error(path, "one of 'auto' or object", value)
@@ -548,7 +465,7 @@ def _tool_choice(value: Any, path: str) -> str | dict[str, Any] | None:
         return None
     if isinstance(value, str):
         if value not in _TOOL_CHOICE_MODES:
-            raise _value_error(path, value, _TOOL_CHOICE_MODES)
+            raise invalid_value(path, value, _TOOL_CHOICE_MODES)
         return value
     if not isinstance(value, Mapping):
         raise _type_error(path, f"one of {_enum_expected(_TOOL_CHOICE_MODES)} or object", value)
@@ -865,11 +782,7 @@ def _query_int(value: Any, path: str) -> int:
             float(text)
         except ValueError:
             raise _type_error(path, "an integer", value) from None
-        raise invalid(
-            f"Invalid type for '{path}': expected an integer, but got a decimal number instead.",
-            param=path,
-            code="invalid_type",
-        )
+        raise invalid_type(path, "an integer", "a decimal number")
     number = _as_int(value)
     if number is None:
         raise _type_error(path, "an integer", value)
@@ -888,7 +801,7 @@ def _query_include(query: Mapping[str, Any]) -> list[str] | None:
         if not isinstance(value, str):
             raise _type_error(path, _enum_expected([INCLUDE_FILE_SEARCH_CONTENT]), value)
         if value != INCLUDE_FILE_SEARCH_CONTENT:
-            raise _value_error(path, value, [INCLUDE_FILE_SEARCH_CONTENT])
+            raise invalid_value(path, value, [INCLUDE_FILE_SEARCH_CONTENT])
         out.append(value)
     return out
 

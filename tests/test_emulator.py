@@ -783,7 +783,7 @@ def test_pytest_plugin_fixture(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) 
         [
             "-q",
             "-p",
-            "compat.testing",
+            "compat.testing.plugin",
             "-p",
             "no:cacheprovider",
             "--rootdir",
@@ -794,6 +794,6 @@ def test_pytest_plugin_fixture(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) 
         ]
     )
     assert code == 0
-    import compat.testing as plugin
+    import compat.testing.plugin as plugin
 
     assert callable(plugin.compat_client) and callable(plugin.async_compat_client)

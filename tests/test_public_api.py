@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import re
+import subprocess
+import sys
 import warnings
+from pathlib import Path
 from typing import Any
 
 import openai
@@ -100,10 +104,30 @@ def test_unknown_assistants_paths_answer_404_locally(tmp_path: Any) -> None:
 
 
 def test_the_emulator_validates_against_the_official_schema() -> None:
-    from compat._emulator_validate import schema_validation_available
+    from compat.testing.validate import schema_validation_available
 
     # the suite's claim that no request it sends is one the real API would reject rests on this
     assert schema_validation_available()
+
+
+def test_loading_the_pytest_plugin_imports_neither_the_client_nor_the_store() -> None:
+    # Every pytest run of a project that installs us loads the pytest11 entry point: it must not
+    # pay for openai / httpx / SQLAlchemy. A fresh interpreter, so nothing is loaded already.
+    root = Path(__file__).resolve().parent.parent
+    section = (root / "pyproject.toml").read_text().split("[project.entry-points.pytest11]")[1]
+    match = re.search(r'^compat = "([\w.]+)"', section, re.M)
+    assert match, "no pytest11 entry point named compat"
+    code = (
+        "import sys, importlib\n"
+        f"importlib.import_module({match.group(1)!r})\n"
+        "import compat\n"
+        "heavy = ('openai', 'httpx', 'httpx2', 'sqlalchemy', 'sqlmodel')\n"
+        "print(sorted(m for m in heavy if m in sys.modules))\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], cwd=root, capture_output=True, text=True, check=True
+    )
+    assert out.stdout.strip() == "[]", out.stdout + out.stderr
 
 
 def test_in_memory_store_serves_runs_from_worker_threads() -> None:

@@ -2,7 +2,7 @@
 
 Owns the wire shapes: the ``Response`` JSON object (echoing request parameters like the real
 API) and the ordered ``response.*`` stream events derived from a decided
-:class:`~compat._emulator_model.Outcome`. Used only by :mod:`compat.testing`. Stdlib only.
+:class:`~compat.testing.model.Outcome`. Used only by :mod:`compat.testing.emulator`. Stdlib only.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ import secrets
 from collections.abc import Iterator
 from typing import Any
 
-from ._emulator_model import Outcome
+from .model import Outcome
 
 _CHUNK = re.compile(r"\S+\s*|\s+")
 

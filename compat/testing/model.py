@@ -21,7 +21,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from ._emulator_validate import (
+from .validate import (
     all_text,
     input_items,
     is_reasoning_model,

@@ -2,8 +2,10 @@
 
 Owns turning a ``POST /v1/responses`` body into either "accepted" or the exact error the real
 API answers (status, message, ``param`` as a JSON path like ``tools[0].name``, ``code``).
-Used only by :mod:`compat.testing`. Stdlib only at import time; ``jsonschema`` is imported
-lazily the first time a body is validated (it is in the project's ``test`` extra).
+The wording of schema errors is the vocabulary of :mod:`compat._errors`, shared with the local
+Assistants API. Also owns reading a request's conversation (``input_items``, ``all_text``…)
+for :mod:`compat.testing.model`. Stdlib only at import time; ``jsonschema`` is imported lazily
+the first time a body is validated (it is in the project's ``test`` extra).
 """
 
 from __future__ import annotations
@@ -14,7 +16,22 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
-from ._errors import ApiError
+from .._errors import (
+    TYPE_NAMES,
+    ApiError,
+    above_maximum,
+    array_too_long,
+    array_too_short,
+    below_minimum,
+    invalid_type,
+    invalid_value,
+    json_type,
+    missing,
+    pattern_mismatch,
+    string_too_long,
+    string_too_short,
+    unknown_parameter,
+)
 
 SCHEMA_RESOURCE = "create_response.schema.json"
 
@@ -40,15 +57,6 @@ _JSON_WORD = (
     "Response input messages must contain the word 'json' in some form to use "
     "'text.format' of type 'json_object'."
 )
-_TYPE_NAMES = {
-    "string": "a string",
-    "number": "a decimal",
-    "integer": "an integer",
-    "boolean": "a boolean",
-    "object": "an object",
-    "array": "an array",
-    "null": "null",
-}
 
 
 # The emulator answers errors exactly like the local API does: one error type for both.
@@ -62,8 +70,9 @@ _top_level_keys: frozenset[str] = frozenset()
 
 def load_schema() -> dict[str, Any]:
     """The bundled ``CreateResponse`` schema with :data:`RELAXED_REQUIRED` applied."""
-    # Next to this module, so it works from a checkout, a wheel and a namespace package alike.
-    text = (Path(__file__).parent / "_data" / SCHEMA_RESOURCE).read_text("utf-8")
+    # In compat/_data (package data), so it works from a checkout, a wheel and an editable
+    # install alike.
+    text = (Path(__file__).parent.parent / "_data" / SCHEMA_RESOURCE).read_text("utf-8")
     schema: dict[str, Any] = json.loads(text)
     for name, fields in RELAXED_REQUIRED.items():
         node = schema["$defs"].get(name, {})
@@ -118,32 +127,6 @@ def json_path(path: Iterable[Any]) -> str | None:
         else:
             out += ("." if out else "") + str(part)
     return out or None
-
-
-def _quote_list(values: Sequence[Any]) -> str:
-    """``'a', 'b', and 'c'`` like the API's "Supported values are" lists."""
-    items = [f"'{v}'" for v in values]
-    if len(items) <= 1:
-        return "".join(items)
-    if len(items) == 2:
-        return f"{items[0]} and {items[1]}"
-    return ", ".join(items[:-1]) + ", and " + items[-1]
-
-
-def _json_type(value: Any) -> str:
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "boolean"
-    if isinstance(value, int):
-        return "integer"
-    if isinstance(value, float):
-        return "number"
-    if isinstance(value, str):
-        return "string"
-    if isinstance(value, list):
-        return "array"
-    return "object"
 
 
 def _is_miss(err: Any) -> bool:
@@ -206,23 +189,13 @@ def _anyof_error(err: Any) -> RequestError:
     if isinstance(inst, dict) and "type" in inst:
         allowed: list[Any] = []
         _allowed_types(err, allowed)
-        msg = f"Invalid value: '{inst['type']}'."
-        if allowed:
-            msg += f" Supported values are: {_quote_list(allowed)}."
-        return RequestError(400, msg, param=json_path(path + ["type"]), code="invalid_value")
+        return invalid_value(json_path(path + ["type"]), inst["type"], allowed)
     expected = [
         c.validator_value for c in err.context if c.validator == "type" and not list(c.path)
     ]
     names = [t for e in expected for t in ([e] if isinstance(e, str) else e) if t != "null"]
-    want = _TYPE_NAMES.get(names[0], names[0]) if names else "a different type"
-    got = _TYPE_NAMES[_json_type(inst)]
-    param = json_path(path)
-    return RequestError(
-        400,
-        f"Invalid type for '{param}': expected {want}, but got {got} instead.",
-        param=param,
-        code="invalid_type",
-    )
+    want = TYPE_NAMES.get(names[0], names[0]) if names else "a different type"
+    return invalid_type(json_path(path), want, TYPE_NAMES[json_type(inst) or "object"])
 
 
 def _to_request_error(err: Any) -> RequestError:
@@ -234,100 +207,34 @@ def _to_request_error(err: Any) -> RequestError:
     if v == "anyOf":
         return _anyof_error(err)
     if v == "required":
-        missing = next((k for k in vv if not (isinstance(inst, dict) and k in inst)), vv[0])
-        full = json_path([*path, missing])
-        return RequestError(
-            400,
-            f"Missing required parameter: '{full}'.",
-            param=full,
-            code="missing_required_parameter",
-        )
+        absent = next((k for k in vv if not (isinstance(inst, dict) and k in inst)), vv[0])
+        return missing(str(json_path([*path, absent])))
     if v == "additionalProperties" and isinstance(inst, dict):
         known = set(err.schema.get("properties", {}))
         extra = next((k for k in inst if k not in known), None)
-        full = json_path([*path, extra]) if extra else param
-        return RequestError(
-            400, f"Unknown parameter: '{full}'.", param=full, code="unknown_parameter"
-        )
+        return unknown_parameter(json_path([*path, extra]) if extra else param)
     if v == "type":
         want = vv if isinstance(vv, str) else vv[0]
-        return RequestError(
-            400,
-            f"Invalid type for '{param}': expected {_TYPE_NAMES.get(want, want)}, "
-            f"but got {_TYPE_NAMES[_json_type(inst)]} instead.",
-            param=param,
-            code="invalid_type",
+        return invalid_type(
+            param, TYPE_NAMES.get(want, want), TYPE_NAMES[json_type(inst) or "object"]
         )
     if v in ("enum", "const"):
-        values = vv if v == "enum" else [vv]
-        return RequestError(
-            400,
-            f"Invalid value: '{inst}'. Supported values are: {_quote_list(values)}.",
-            param=param,
-            code="invalid_value",
-        )
+        return invalid_value(param, inst, vv if v == "enum" else [vv])
     kind = "integer" if isinstance(inst, int) else "decimal"
     if v in ("minimum", "exclusiveMinimum"):
-        op = ">=" if v == "minimum" else ">"
-        return RequestError(
-            400,
-            f"Invalid '{param}': {kind} below minimum value. Expected a value {op} {vv}, "
-            f"but got {inst} instead.",
-            param=param,
-            code=f"{kind}_below_min_value",
-        )
+        return below_minimum(param, kind, vv, inst, exclusive=v == "exclusiveMinimum")
     if v in ("maximum", "exclusiveMaximum"):
-        op = "<=" if v == "maximum" else "<"
-        return RequestError(
-            400,
-            f"Invalid '{param}': {kind} above maximum value. Expected a value {op} {vv}, "
-            f"but got {inst} instead.",
-            param=param,
-            code=f"{kind}_above_max_value",
-        )
+        return above_maximum(param, kind, vv, inst, exclusive=v == "exclusiveMaximum")
     if v == "maxLength":
-        return RequestError(
-            400,
-            f"Invalid '{param}': string too long. Expected a string with maximum length "
-            f"{vv}, but got a string with length {len(inst)} instead.",
-            param=param,
-            code="string_above_max_length",
-        )
+        return string_too_long(param, vv, len(inst))
     if v == "minLength":
-        return RequestError(
-            400,
-            f"Invalid '{param}': string too short. Expected a string with minimum length "
-            f"{vv}, but got a string with length {len(inst)} instead.",
-            param=param,
-            code="string_below_min_length",
-        )
+        return string_too_short(param, vv, len(inst))
     if v == "maxItems":
-        return RequestError(
-            400,
-            f"Invalid '{param}': array too long. Expected an array with maximum length "
-            f"{vv}, but got an array with length {len(inst)} instead.",
-            param=param,
-            code="array_above_max_length",
-        )
+        return array_too_long(param, vv, len(inst))
     if v == "minItems":
-        return RequestError(
-            400,
-            f"Invalid '{param}': empty array. Expected an array with minimum length {vv}, "
-            f"but got an empty array instead."
-            if not inst
-            else f"Invalid '{param}': array too short. Expected an array with minimum length {vv}, "
-            f"but got an array with length {len(inst)} instead.",
-            param=param,
-            code="empty_array" if not inst else "array_below_min_length",
-        )
+        return array_too_short(param, vv, len(inst))
     if v == "pattern":
-        return RequestError(
-            400,
-            f"Invalid '{param}': string does not match pattern. Expected a string that "
-            f"matches the pattern '{vv}'.",
-            param=param,
-            code="invalid_value",
-        )
+        return pattern_mismatch(param, vv)
     return RequestError(
         400, f"Invalid value for '{param}': {err.message}", param=param, code="invalid_value"
     )
@@ -339,30 +246,18 @@ def validate_schema(body: Any) -> None:
         raise RequestError(400, "Invalid type for body: expected an object.", code="invalid_type")
     if not schema_validation_available():
         if body.get("model") is None:
-            raise RequestError(
-                400,
-                "Missing required parameter: 'model'.",
-                param="model",
-                code="missing_required_parameter",
-            )
+            raise missing("model")
         return
     validator = _get_validator()
     for key in body:
         if key not in _top_level_keys:
-            raise RequestError(
-                400, f"Unknown parameter: '{key}'.", param=key, code="unknown_parameter"
-            )
+            raise unknown_parameter(key)
     errors = list(validator.iter_errors(body))
     if errors:
         raise _to_request_error(_primary(errors))
     # Not required by the schema (a stored prompt could name it) but by the API in practice.
     if body.get("model") is None and body.get("prompt") is None:
-        raise RequestError(
-            400,
-            "Missing required parameter: 'model'.",
-            param="model",
-            code="missing_required_parameter",
-        )
+        raise missing("model")
 
 
 def is_reasoning_model(model: str | None) -> bool:
@@ -454,13 +349,7 @@ def check_semantics(
         allowed = _ASSISTANT_PARTS if item.get("role") == "assistant" else _USER_PARTS
         for j, part in enumerate(item["content"]):
             if isinstance(part, dict) and part.get("type") not in allowed:
-                raise RequestError(
-                    400,
-                    f"Invalid value: '{part.get('type')}'. Supported values are: "
-                    f"{_quote_list(allowed)}.",
-                    param=f"input[{i}].content[{j}]",
-                    code="invalid_value",
-                )
+                raise invalid_value(f"input[{i}].content[{j}]", part.get("type"), allowed)
     history = [*prior, *items]
     offset = len(prior)
     seen_calls: set[str] = set()
