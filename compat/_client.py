@@ -14,7 +14,8 @@ import openai
 
 from store import Store, open_store
 
-from ._app import App, Options
+from ._app import App
+from ._options import Options
 from ._transports import install
 
 __all__ = ["AsyncOpenAI", "OpenAI", "wrap"]

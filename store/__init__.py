@@ -13,15 +13,22 @@ from contextlib import contextmanager
 from sqlalchemy import Engine
 
 from ._db import create_schema, make_engine, transaction
-from ._errors import ActiveRunConflict, SchemaVersionError, StoreError
+from ._errors import ActiveRunConflict, SchemaVersionError, StoreError, StoreUnavailable
 from ._paging import Page
 from ._repo import Kind, Repo
-from ._tables import ACTIVE_RUN_STATUSES, SCHEMA_VERSION
+from ._tables import (
+    ACTIVE_RUN_STATUSES,
+    OWNED_RUN_STATUSES,
+    SCHEMA_VERSION,
+    TERMINAL_RUN_STATUSES,
+)
 
 __all__ = [
     "ACTIVE_RUN_STATUSES",
     "DEFAULT_URL",
     "SCHEMA_VERSION",
+    "OWNED_RUN_STATUSES",
+    "TERMINAL_RUN_STATUSES",
     "ActiveRunConflict",
     "Kind",
     "Page",
@@ -29,6 +36,7 @@ __all__ = [
     "SchemaVersionError",
     "Store",
     "StoreError",
+    "StoreUnavailable",
     "open_store",
     "resolve_url",
 ]

@@ -10,11 +10,12 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from sqlalchemy import Connection, Engine, create_engine, event, select
+from sqlalchemy import Connection, Engine, create_engine, event, inspect, select, text
+from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.pool import StaticPool
 from sqlmodel import SQLModel
 
-from ._errors import SchemaVersionError
+from ._errors import SchemaVersionError, StoreUnavailable
 from ._tables import SCHEMA_VERSION, Meta
 
 _write_intent = threading.local()
@@ -65,19 +66,23 @@ def is_memory(engine: Engine) -> bool:
 @contextmanager
 def transaction(engine: Engine, *, write: bool) -> Iterator[Connection]:
     """One short transaction; commits on success, rolls back on any error."""
-    if is_memory(engine):
-        # An in-memory database is one connection shared by every thread: take turns.
-        lock = _memory_locks.setdefault(id(engine), threading.RLock())
-        with lock, engine.begin() as conn:
-            yield conn
-        return
-    _write_intent.on = write
     try:
-        with engine.begin() as conn:
+        if is_memory(engine):
+            # An in-memory database is one connection shared by every thread: take turns.
+            lock = _memory_locks.setdefault(id(engine), threading.RLock())
+            with lock, engine.begin() as conn:
+                yield conn
+            return
+        _write_intent.on = write
+        try:
+            with engine.begin() as conn:
+                _write_intent.on = False
+                yield conn
+        finally:
             _write_intent.on = False
-            yield conn
-    finally:
-        _write_intent.on = False
+    except (OperationalError, InterfaceError) as exc:
+        # Down, locked past the busy timeout, full, or gone: nothing was committed.
+        raise StoreUnavailable(str(exc.orig or exc).strip()) from exc
 
 
 def create_schema(engine: Engine) -> None:
@@ -92,6 +97,31 @@ def create_schema(engine: Engine) -> None:
             raise SchemaVersionError(
                 f"database schema version {row[0]} is newer than this code ({SCHEMA_VERSION})"
             )
+        elif int(row[0]) < SCHEMA_VERSION:
+            _upgrade(conn, int(row[0]))
+            conn.execute(
+                meta.update()
+                .where(meta.c.key == "schema_version")
+                .values(value=str(SCHEMA_VERSION))
+            )
+
+
+def _upgrade(conn: Connection, version: int) -> None:
+    """Bring a database made by an earlier release up to SCHEMA_VERSION in place."""
+    if version < 2:
+        # 2: run leases (which client executes a run, and until when).
+        have = {c["name"] for c in inspect(conn).get_columns("compat_run")}
+        if "owner" not in have:
+            conn.execute(text("ALTER TABLE compat_run ADD COLUMN owner VARCHAR(64)"))
+        if "lease_until" not in have:
+            conn.execute(
+                text("ALTER TABLE compat_run ADD COLUMN lease_until BIGINT NOT NULL DEFAULT 0")
+            )
+        from ._tables import RunRow
+
+        for index in RunRow.__table__.indexes:  # type: ignore[attr-defined]
+            if index.name == "ix_compat_run_owned_lease":
+                index.create(conn, checkfirst=True)
 
 
 def _all_tables() -> list[type[SQLModel]]:

@@ -18,3 +18,8 @@ class ActiveRunConflict(StoreError):
 
 class SchemaVersionError(StoreError):
     """The database was written by a newer schema than this code knows."""
+
+
+class StoreUnavailable(StoreError):
+    """The database could not be reached or written (down, locked, full, gone): the
+    transaction was rolled back and may succeed if tried again later."""

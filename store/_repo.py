@@ -5,15 +5,16 @@ Imports: sqlalchemy, own modules.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from typing import Any, Literal
 
-from sqlalchemy import Connection, delete, select, update
+from sqlalchemy import Connection, delete, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from ._errors import ActiveRunConflict
 from ._paging import Page, keyset_page
-from ._tables import ACTIVE_RUN_STATUSES, TABLES
+from ._tables import ACTIVE_RUN_STATUSES, OWNED_RUN_STATUSES, TABLES
 
 Kind = Literal["assistant", "thread", "message", "run", "step"]
 
@@ -28,6 +29,12 @@ class Repo:
     def __init__(self, conn: Connection) -> None:
         self.conn = conn
         self._pg = conn.dialect.name == "postgresql"
+
+    @contextmanager
+    def savepoint(self) -> Iterator[None]:
+        """A nested transaction: an error inside rolls back only what it wrote."""
+        with self.conn.begin_nested():
+            yield
 
     # -- generic -------------------------------------------------------------------------
     def get(self, kind: Kind, id_: str) -> dict[str, Any] | None:
@@ -51,8 +58,12 @@ class Repo:
         *,
         ord: int,
         state: dict[str, Any] | None = None,
+        lease: tuple[str, int] | None = None,
     ) -> None:
-        """Insert a new object; run inserts raise ActiveRunConflict when the thread is busy."""
+        """Insert a new object; run inserts raise ActiveRunConflict when the thread is busy.
+
+        ``lease``: ``(owner, until_ms)`` of a new run the inserting client will execute.
+        """
         values: dict[str, Any] = {"id": body["id"], "ord": ord, "body": body}
         if kind in ("message", "run", "step"):
             values["thread_id"] = body["thread_id"]
@@ -61,9 +72,9 @@ class Repo:
         if kind == "run":
             values["status"] = body["status"]
             values["expires_at"] = body.get("expires_at")
-        if kind == "run":
             values["state"] = state or {}
-        if kind == "run":
+            if lease is not None:
+                values["owner"], values["lease_until"] = lease
             try:
                 with self.conn.begin_nested():
                     self.conn.execute(_t(kind).insert().values(**values))
@@ -141,6 +152,20 @@ class Repo:
         row = self.conn.execute(stmt).first()
         return None if row is None else dict(row[0])
 
+    def next_ord(self, thread_id: str, now: int) -> int:
+        """An ``ord`` after everything already in the thread (``now`` unless a clock
+        elsewhere ran ahead): called under the thread's lock, it fixes a new item's place."""
+        m, s, r = _t("message"), _t("step"), _t("run")
+        latest = self.conn.execute(
+            select(
+                select(func.max(m.c.ord)).where(m.c.thread_id == thread_id).scalar_subquery(),
+                select(func.max(s.c.ord)).where(s.c.thread_id == thread_id).scalar_subquery(),
+                select(func.max(r.c.ord)).where(r.c.thread_id == thread_id).scalar_subquery(),
+            )
+        ).one()
+        top = max((v for v in latest if v is not None), default=0)
+        return max(now, top + 1)
+
     def delete_thread(self, thread_id: str) -> bool:
         """Delete a thread with its messages, runs and steps."""
         for kind in ("step", "run", "message"):
@@ -176,11 +201,14 @@ class Repo:
         *,
         from_statuses: Iterable[str],
         state: dict[str, Any] | None = None,
+        lease: tuple[str, int] | None = None,
     ) -> bool:
         """Save ``body`` only if the stored status is still one of ``from_statuses``.
 
         The conditional update is how state changes stay correct when several processes
-        act on the same run: exactly one of two racing transitions wins.
+        act on the same run: exactly one of two racing transitions wins. A run entering a
+        status nobody executes (requires_action, terminal) drops its lease; ``lease``
+        (``(owner, until_ms)``) hands it to a client.
         """
         t = _t("run")
         values: dict[str, Any] = {
@@ -190,12 +218,72 @@ class Repo:
         }
         if state is not None:
             values["state"] = state
+        if lease is not None:
+            values["owner"], values["lease_until"] = lease
+        elif body["status"] not in OWNED_RUN_STATUSES:
+            values["owner"], values["lease_until"] = None, 0
         res = self.conn.execute(
             update(t)
             .where(t.c.id == body["id"], t.c.status.in_(list(from_statuses)))
             .values(**values)
         )
         return bool(res.rowcount)
+
+    # -- run leases ----------------------------------------------------------------------
+    def claim_run(self, run_id: str, owner: str, until_ms: int, now_ms: int) -> str | None:
+        """Take the lease of an owned-status run that is free: unowned, lapsed, or already
+        ``owner``'s. Returns the run's status when claimed, None when someone else holds it."""
+        t = _t("run")
+        res = self.conn.execute(
+            update(t)
+            .where(
+                t.c.id == run_id,
+                t.c.status.in_(OWNED_RUN_STATUSES),
+                or_(t.c.owner.is_(None), t.c.owner == owner, t.c.lease_until < now_ms),
+            )
+            .values(owner=owner, lease_until=until_ms)
+        )
+        if not res.rowcount:
+            return None
+        row = self.conn.execute(select(t.c.status).where(t.c.id == run_id)).first()
+        return None if row is None else str(row[0])
+
+    def renew_leases(self, owner: str, run_ids: Iterable[str], until_ms: int) -> int:
+        """Extend ``owner``'s leases on ``run_ids``; how many it still held."""
+        ids = list(run_ids)
+        if not ids:
+            return 0
+        t = _t("run")
+        res = self.conn.execute(
+            update(t)
+            .where(t.c.id.in_(ids), t.c.owner == owner, t.c.status.in_(OWNED_RUN_STATUSES))
+            .values(lease_until=until_ms)
+        )
+        return int(res.rowcount or 0)
+
+    def release_run(self, run_id: str, owner: str) -> None:
+        """Give up ``owner``'s lease on a run at once (another client may take it now)."""
+        t = _t("run")
+        self.conn.execute(
+            update(t).where(t.c.id == run_id, t.c.owner == owner).values(owner=None, lease_until=0)
+        )
+
+    def lapsed_runs(self, now_ms: int, *, limit: int = 20) -> list[str]:
+        """Ids of runs some process must move on whose lease has lapsed (oldest first)."""
+        t = _t("run")
+        stmt = (
+            select(t.c.id)
+            .where(t.c.status.in_(OWNED_RUN_STATUSES), t.c.lease_until < now_ms)
+            .order_by(t.c.lease_until)
+            .limit(limit)
+        )
+        return [str(r[0]) for r in self.conn.execute(stmt)]
+
+    def lease_of(self, run_id: str) -> tuple[str | None, int] | None:
+        """``(owner, lease_until_ms)`` of a run, or None."""
+        t = _t("run")
+        row = self.conn.execute(select(t.c.owner, t.c.lease_until).where(t.c.id == run_id)).first()
+        return None if row is None else (row[0], int(row[1] or 0))
 
     def latest_run_state(self, thread_id: str, key: str, *, scan: int = 20) -> Any:
         """``state[key]`` of the thread's most recent run that has it (None if none does)."""
@@ -228,3 +316,42 @@ class Repo:
         t = _t("message")
         stmt = select(t.c.body).where(t.c.run_id == run_id).order_by(t.c.ord, t.c.seq)
         return [dict(r[0]) for r in self.conn.execute(stmt)]
+
+    # == history reads for compat._engine.history (its cache of each thread's history) ====
+    def history_since(
+        self, thread_id: str, from_ord: int | None = None
+    ) -> tuple[list[tuple[int, bool, int, dict[str, Any]]], tuple[int, int, int, int]]:
+        """The thread's messages and steps with ``ord >= from_ord`` (all when None) as
+        ``(ord, is_step, seq, body)``, sorted in creation order (the order of ``history``),
+        and, for those with ``ord < from_ord``: ``(message count, sum of their seq, step
+        count, sum of their seq)``.
+
+        One statement, so one snapshot even under READ COMMITTED: a cache of the rows before
+        ``from_ord`` checks with the counts that none was deleted or added since it read them.
+        """
+        from sqlalchemy import BigInteger, cast, literal_column, null, union_all
+
+        m, s = _t("message"), _t("step")
+        parts = []
+        for t, flag in ((m, "0"), (s, "1")):
+            rows = select(literal_column(flag), t.c.ord, t.c.seq, t.c.body)
+            rows = rows.where(t.c.thread_id == thread_id)
+            parts.append(rows if from_ord is None else rows.where(t.c.ord >= from_ord))
+        if from_ord is not None:
+            for t, flag in ((m, "2"), (s, "3")):
+                seq_sum = cast(func.coalesce(func.sum(t.c.seq), 0), BigInteger)
+                parts.append(
+                    select(literal_column(flag), func.count(), seq_sum, null()).where(
+                        t.c.thread_id == thread_id, t.c.ord < from_ord
+                    )
+                )
+        found: list[tuple[int, bool, int, dict[str, Any]]] = []
+        below = [0, 0, 0, 0]
+        for flag, ord_, seq, body in self.conn.execute(union_all(*parts)):
+            if int(flag) < 2:
+                found.append((int(ord_), int(flag) == 1, int(seq), body))
+            else:  # (count, seq sum) of messages at [0:2], of steps at [2:4]
+                at = 2 * (int(flag) - 2)
+                below[at : at + 2] = [int(ord_), int(seq)]
+        found.sort(key=lambda r: r[:3])
+        return found, (below[0], below[1], below[2], below[3])

@@ -10,11 +10,16 @@ from typing import Any
 from sqlalchemy import JSON, BigInteger, Column, Index, String, text
 from sqlmodel import Field, SQLModel
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 #: Statuses of a run that still holds its thread (the real API's "active run").
 ACTIVE_RUN_STATUSES = ("queued", "in_progress", "requires_action", "cancelling")
+#: Active statuses in which some process must move the run on (it holds the run's lease).
+OWNED_RUN_STATUSES = ("queued", "in_progress", "cancelling")
+#: Statuses a run ends in.
+TERMINAL_RUN_STATUSES = ("completed", "failed", "cancelled", "expired", "incomplete")
 _ACTIVE_SQL = "status IN ('queued', 'in_progress', 'requires_action', 'cancelling')"
+_OWNED_SQL = "status IN ('queued', 'in_progress', 'cancelling')"
 
 
 class Meta(SQLModel, table=True):
@@ -70,6 +75,13 @@ class RunRow(SQLModel, table=True):
             sqlite_where=text(_ACTIVE_SQL),
             postgresql_where=text(_ACTIVE_SQL),
         ),
+        # What live clients scan for runs whose executing process went away.
+        Index(
+            "ix_compat_run_owned_lease",
+            "lease_until",
+            sqlite_where=text(_OWNED_SQL),
+            postgresql_where=text(_OWNED_SQL),
+        ),
     )
     seq: int | None = Field(default=None, primary_key=True)
     id: str = Field(sa_column=Column(String(64), unique=True, nullable=False))
@@ -78,6 +90,11 @@ class RunRow(SQLModel, table=True):
     expires_at: int | None = Field(default=None, sa_column=Column(BigInteger, nullable=True))
     ord: int = Field(sa_column=Column(BigInteger, nullable=False))
     body: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
+    #: the client (process) executing the run, and until when (epoch ms) its lease holds
+    owner: str | None = Field(default=None, sa_column=Column(String(64), nullable=True))
+    lease_until: int = Field(
+        default=0, sa_column=Column(BigInteger, nullable=False, server_default=text("0"))
+    )
     #: private engine bookkeeping (effective config, usage per turn, upstream ids)
     state: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
 

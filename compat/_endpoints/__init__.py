@@ -1,1 +1,1 @@
-"""Endpoints of the local API: plain ``(app, request, **path_params) -> dict`` functions."""
+"""Endpoints of the local API: plain ``(sv, request, **path_params) -> dict`` functions."""

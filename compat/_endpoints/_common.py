@@ -5,18 +5,22 @@ Imports: store, compat._params, compat._objects, compat._errors.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Literal
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
+from store import OWNED_RUN_STATUSES as OWNED
 from store import Repo
 
 from .. import _objects, _params
-from .._errors import ApiError, not_found
+from .._engine.lifecycle import expire_overdue
+from .._errors import ApiError, not_found, server_error
 
 if TYPE_CHECKING:
-    from .._app import App
+    from .._engine.runner import Services
     from .._wire import LocalRequest
 
 Obj = dict[str, Any]
+T = TypeVar("T")
 
 _NAMES = {
     "assistant": "assistant",
@@ -50,7 +54,7 @@ def get_or_404(
 
 
 def list_page(
-    app: App,
+    sv: Services,
     req: LocalRequest,
     kind: Literal["assistant", "message", "run", "step"],
     *,
@@ -60,7 +64,7 @@ def list_page(
 ) -> tuple[Obj, Obj]:
     """``(list envelope, validated query)`` for a cursor-paginated list endpoint."""
     q = _params.list_query(req.query(), allow_run_id=allow_run_id, allow_include=allow_include)
-    with app.store.read() as repo:
+    with sv.store.read() as repo:
         if "thread_id" in scope:
             get_or_404(repo, "thread", scope["thread_id"])
         if "run_id" in scope and kind == "step":
@@ -78,12 +82,48 @@ def list_page(
     return _objects.page(page.data, page.has_more), q
 
 
-def upstream(app: App, fn: Any) -> Any:
+class Orphaned(Exception):
+    """The thread's active run lost its client (lease lapsed): take it over, then retry."""
+
+    def __init__(self, run_id: str) -> None:
+        super().__init__(run_id)
+        self.run_id = run_id
+
+
+def active_run(sv: Services, repo: Repo, now: int, *, thread_id: str) -> Obj | None:
+    """The run holding the thread, if any, in a write transaction. One past ``expires_at``
+    is expired first; one whose client went away raises Orphaned (see ``thread_write``),
+    so a crashed process never holds a thread longer than a lease."""
+    run = repo.active_run(thread_id)
+    if run is None:
+        return None
+    if (run.get("expires_at") or now) < now:
+        for run_id in expire_overdue(repo, now, thread_id=thread_id):
+            sv.runner.watch.notify(run_id)
+        run = repo.active_run(thread_id)
+    if run is not None and run["status"] in OWNED and sv.runner.lapsed(repo, run["id"]):
+        raise Orphaned(run["id"])
+    return run
+
+
+def thread_write(sv: Services, fn: Callable[[Repo], T]) -> T:
+    """``fn`` in a write transaction; when it meets an orphaned active run, that run is
+    taken over (in its own transaction) and ``fn`` runs once more."""
+    for _ in range(3):
+        try:
+            with sv.store.write() as repo:
+                return fn(repo)
+        except Orphaned as exc:
+            sv.runner.take_over(exc.run_id)
+    raise server_error()  # the store refuses the takeover: it is failing
+
+
+def upstream(sv: Services, fn: Any) -> Any:
     """Call the user's client for a pass-through resource; its API errors keep their body."""
     import openai
 
     try:
-        return app.call_upstream(fn)
+        return sv.upstream.call(fn)
     except openai.APIStatusError as exc:
         body = exc.body if isinstance(exc.body, dict) else {}
         raise ApiError(
@@ -99,7 +139,7 @@ def upstream(app: App, fn: Any) -> Any:
         ) from None
 
 
-def resolve_vector_stores(app: App, resources: Obj | None) -> Obj | None:
+def resolve_vector_stores(sv: Services, resources: Obj | None) -> Obj | None:
     """Replace the create-only ``file_search.vector_stores`` helper by a real vector store id."""
     if not resources or not (resources.get("file_search") or {}).get("vector_stores"):
         return resources
@@ -112,7 +152,7 @@ def resolve_vector_stores(app: App, resources: Obj | None) -> Obj | None:
             for k, v in spec.items()
             if k in ("file_ids", "chunking_strategy", "metadata") and v is not None
         }
-        vs = upstream(app, lambda c, kw=kwargs: c.vector_stores.create(**kw))
+        vs = upstream(sv, lambda c, kw=kwargs: c.vector_stores.create(**kw))
         ids.append(vs.id)
     fs["vector_store_ids"] = ids
     out["file_search"] = fs

@@ -10,45 +10,45 @@ from .._ids import new_id, now_ns
 from ._common import check_ids, get_or_404, list_page, resolve_vector_stores
 
 if TYPE_CHECKING:
-    from .._app import App
+    from .._engine.runner import Services
     from .._wire import LocalRequest
 
 Obj = dict[str, Any]
 
 
-def create(app: App, req: LocalRequest) -> Obj:
+def create(sv: Services, req: LocalRequest) -> Obj:
     p = _params.assistant_create(req.json())
     if "tool_resources" in p:
-        p["tool_resources"] = resolve_vector_stores(app, p["tool_resources"])
+        p["tool_resources"] = resolve_vector_stores(sv, p["tool_resources"])
     ord_ = now_ns()
     obj = _objects.assistant(new_id("asst"), ord_ // 10**9, p)
-    with app.store.write() as repo:
+    with sv.store.write() as repo:
         repo.insert("assistant", obj, ord=ord_)
     return obj
 
 
-def list_(app: App, req: LocalRequest) -> Obj:
-    return list_page(app, req, "assistant")[0]
+def list_(sv: Services, req: LocalRequest) -> Obj:
+    return list_page(sv, req, "assistant")[0]
 
 
-def retrieve(app: App, req: LocalRequest, assistant_id: str) -> Obj:
+def retrieve(sv: Services, req: LocalRequest, assistant_id: str) -> Obj:
     check_ids(assistant_id=assistant_id)
-    with app.store.read() as repo:
+    with sv.store.read() as repo:
         return get_or_404(repo, "assistant", assistant_id)
 
 
-def update(app: App, req: LocalRequest, assistant_id: str) -> Obj:
+def update(sv: Services, req: LocalRequest, assistant_id: str) -> Obj:
     check_ids(assistant_id=assistant_id)
     p = _params.assistant_update(req.json())
-    with app.store.write() as repo:
+    with sv.store.write() as repo:
         obj = _objects.update_assistant(get_or_404(repo, "assistant", assistant_id), p)
         repo.save("assistant", obj)
     return obj
 
 
-def delete(app: App, req: LocalRequest, assistant_id: str) -> Obj:
+def delete(sv: Services, req: LocalRequest, assistant_id: str) -> Obj:
     check_ids(assistant_id=assistant_id)
-    with app.store.write() as repo:
+    with sv.store.write() as repo:
         if not repo.delete("assistant", assistant_id):
             raise not_found("assistant", assistant_id)
     return _objects.deleted(assistant_id, "assistant.deleted")

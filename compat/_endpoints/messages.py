@@ -7,14 +7,15 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from store import Repo
+
 from .. import _objects, _params
 from .._errors import invalid, not_found
 from .._ids import new_id, now_ns
-from ._common import check_ids, get_or_404, list_page, upstream
-from .lifecycle import active_run
+from ._common import active_run, check_ids, get_or_404, list_page, thread_write, upstream
 
 if TYPE_CHECKING:
-    from .._app import App
+    from .._engine.runner import Services
     from .._wire import LocalRequest
 
 Obj = dict[str, Any]
@@ -25,7 +26,7 @@ def build_message(thread_id: str, ord_: int, p: Obj) -> Obj:
     return _objects.message(new_id("msg"), ord_ // 10**9, thread_id, p)
 
 
-def attach_file_search(app: App, thread: Obj, messages: list[Obj]) -> bool:
+def attach_file_search(sv: Services, thread: Obj, messages: list[Obj]) -> bool:
     """Put ``file_search`` attachments into the thread's vector store (created on first use,
     as the real API did). Returns True when the thread's tool_resources changed."""
     files = [
@@ -41,11 +42,11 @@ def attach_file_search(app: App, thread: Obj, messages: list[Obj]) -> bool:
         vs_id = fs["vector_store_ids"][0]
         for fid in files:
             upstream(
-                app, lambda c, f=fid: c.vector_stores.files.create(vector_store_id=vs_id, file_id=f)
+                sv, lambda c, f=fid: c.vector_stores.files.create(vector_store_id=vs_id, file_id=f)
             )
         return False
     vs = upstream(
-        app,
+        sv,
         lambda c: c.vector_stores.create(
             file_ids=files,
             expires_after={"anchor": "last_active_at", "days": 7},
@@ -60,51 +61,60 @@ def _busy(thread_id: str, run_id: str) -> Exception:
     return invalid(f"Can't add messages to {thread_id} while a run {run_id} is active.")
 
 
-def create(app: App, req: LocalRequest, thread_id: str) -> Obj:
+def create(sv: Services, req: LocalRequest, thread_id: str) -> Obj:
     check_ids(thread_id=thread_id)
     p = _params.message_create(req.json())
-    now = app.now()
-    ord_ = now_ns()
-    msg = build_message(thread_id, ord_, p)
+    now = sv.now()
+    msg = build_message(thread_id, now_ns(), p)
     thread = None
     if any(t["type"] == "file_search" for a in msg["attachments"] for t in a["tools"]):
         # The thread's vector store is created upstream, outside any transaction; refuse
         # first if the thread is busy, so nothing is created for a message we won't store.
-        with app.store.write() as repo:
-            thread = get_or_404(repo, "thread", thread_id)
-            active = active_run(app, repo, now, thread_id=thread_id)
+        def check(repo: Repo) -> tuple[Obj, Obj | None]:
+            return get_or_404(repo, "thread", thread_id), active_run(
+                sv, repo, now, thread_id=thread_id
+            )
+
+        thread, active = thread_write(sv, check)
         if active is not None:
             raise _busy(thread_id, active["id"])
-        if not attach_file_search(app, thread, [msg]):
+        if not attach_file_search(sv, thread, [msg]):
             thread = None
-    with app.store.write() as repo:
+
+    def insert(repo: Repo) -> None:
         if repo.lock_thread(thread_id) is None:
             raise not_found("thread", thread_id)
-        active = active_run(app, repo, now, thread_id=thread_id)
+        active = active_run(sv, repo, now, thread_id=thread_id)
         if active is not None:
             raise _busy(thread_id, active["id"])
+        # The message's place is fixed here, under the thread's lock and after the check
+        # that no run is active: every later run's input includes it, no earlier one did.
+        ord_ = repo.next_ord(thread_id, now_ns())
+        msg["created_at"] = ord_ // 10**9
         repo.insert("message", msg, ord=ord_)
         if thread is not None:
             repo.save("thread", thread)
+
+    thread_write(sv, insert)
     return msg
 
 
-def list_(app: App, req: LocalRequest, thread_id: str) -> Obj:
+def list_(sv: Services, req: LocalRequest, thread_id: str) -> Obj:
     check_ids(thread_id=thread_id)
-    return list_page(app, req, "message", allow_run_id=True, thread_id=thread_id)[0]
+    return list_page(sv, req, "message", allow_run_id=True, thread_id=thread_id)[0]
 
 
-def retrieve(app: App, req: LocalRequest, thread_id: str, message_id: str) -> Obj:
+def retrieve(sv: Services, req: LocalRequest, thread_id: str, message_id: str) -> Obj:
     check_ids(thread_id=thread_id, message_id=message_id)
-    with app.store.read() as repo:
+    with sv.store.read() as repo:
         get_or_404(repo, "thread", thread_id)
         return get_or_404(repo, "message", message_id, thread_id=thread_id)
 
 
-def update(app: App, req: LocalRequest, thread_id: str, message_id: str) -> Obj:
+def update(sv: Services, req: LocalRequest, thread_id: str, message_id: str) -> Obj:
     check_ids(thread_id=thread_id, message_id=message_id)
     p = _params.message_update(req.json())
-    with app.store.write() as repo:
+    with sv.store.write() as repo:
         get_or_404(repo, "thread", thread_id)
         msg = get_or_404(repo, "message", message_id, thread_id=thread_id)
         if "metadata" in p:
@@ -113,9 +123,9 @@ def update(app: App, req: LocalRequest, thread_id: str, message_id: str) -> Obj:
     return msg
 
 
-def delete(app: App, req: LocalRequest, thread_id: str, message_id: str) -> Obj:
+def delete(sv: Services, req: LocalRequest, thread_id: str, message_id: str) -> Obj:
     check_ids(thread_id=thread_id, message_id=message_id)
-    with app.store.write() as repo:
+    with sv.store.write() as repo:
         get_or_404(repo, "thread", thread_id)
         get_or_404(repo, "message", message_id, thread_id=thread_id)
         repo.delete("message", message_id)

@@ -9,21 +9,23 @@ from __future__ import annotations
 import time
 from typing import TYPE_CHECKING, Any
 
-from store import ACTIVE_RUN_STATUSES, ActiveRunConflict
+from store import ACTIVE_RUN_STATUSES as ACTIVE
+from store import OWNED_RUN_STATUSES as OWNED
+from store import ActiveRunConflict, Repo
 
 from .. import _objects, _params
 from .._engine.feed import Feed
+from .._engine.lifecycle import accept_tool_outputs, expire_overdue
+from .._engine.lifecycle import cancel as cancel_run
 from .._errors import invalid
 from .._ids import new_id, now_ns
 from .._wire import LocalResponse, json_response
-from ._common import check_ids, get_or_404, list_page
-from .lifecycle import accept_tool_outputs, active_run, expire_overdue
-from .lifecycle import cancel as cancel_run
+from ._common import active_run, check_ids, get_or_404, list_page, thread_write
 from .messages import attach_file_search, build_message
 from .threads import create_thread, store_thread
 
 if TYPE_CHECKING:
-    from .._app import App
+    from .._engine.runner import Services
     from .._wire import LocalRequest
 
 Obj = dict[str, Any]
@@ -93,21 +95,21 @@ def effective_config(assistant: Obj, p: Obj) -> tuple[Obj, Obj]:
 
 
 def _start(
-    app: App, run: Obj, *, stream: bool, prelude: list[tuple[str, Obj]]
+    sv: Services, run: Obj, *, stream: bool, prelude: list[tuple[str, Obj]]
 ) -> Obj | LocalResponse:
     if not stream:
-        app.start_run(run["id"], None)
+        sv.runner.start(run["id"], None)
         return run
     feed = Feed()
     for event, data in prelude:
         feed.publish(event, data)
-    app.start_run(run["id"], feed)
-    return LocalResponse(200, list(_SSE_HEADERS), stream=feed.reader())
+    body = sv.runner.start(run["id"], feed)
+    return LocalResponse(200, list(_SSE_HEADERS), stream=body)
 
 
 def _new_run(
-    app: App,
-    repo: Any,
+    sv: Services,
+    repo: Repo,
     thread_id: str,
     assistant: Obj,
     p: Obj,
@@ -118,116 +120,133 @@ def _new_run(
     cfg["tool_resources"] = extra_state.get("tool_resources") or {}  # create_and_run's own
     state.update(extra_state)
     state["include_content"] = bool(include)
-    ord_ = now_ns()
+    ord_ = repo.next_ord(thread_id, now_ns())
     run = _objects.run(new_id("run"), ord_ // 10**9, thread_id, assistant["id"], cfg)
     try:
-        repo.insert("run", run, ord=ord_, state=state)
+        repo.insert("run", run, ord=ord_, state=state, lease=sv.runner.lease())
     except ActiveRunConflict as exc:
         raise _busy(thread_id, exc.run_id) from None
     return run
 
 
-def create(app: App, req: LocalRequest, thread_id: str) -> Obj | LocalResponse:
+def create(sv: Services, req: LocalRequest, thread_id: str) -> Obj | LocalResponse:
     check_ids(thread_id=thread_id)
     p = _params.run_create(req.json())
     include = _params.include_query(req.query())
-    now = app.now()
-    extra = [
-        (build_message(thread_id, o, m), o)
-        for m in p.get("additional_messages") or []
-        for o in [now_ns()]
-    ]
+    now = sv.now()
+    extra = [build_message(thread_id, now_ns(), m) for m in p.get("additional_messages") or []]
     thread = None
-    if any(a["tools"] for m, _ in extra for a in m["attachments"]):
+    if any(a["tools"] for m in extra for a in m["attachments"]):
         # file_search attachments go into the thread's vector store: upstream, before the
         # transaction (nothing is stored if the run is then refused)
-        with app.store.read() as repo:
+        with sv.store.read() as repo:
             thread = get_or_404(repo, "thread", thread_id)
-        if not attach_file_search(app, thread, [m for m, _ in extra]):
+        if not attach_file_search(sv, thread, extra):
             thread = None
-    with app.store.write() as repo:
+
+    def insert(repo: Repo) -> Obj:
         if repo.lock_thread(thread_id) is None:
             get_or_404(repo, "thread", thread_id)
         assistant = get_or_404(repo, "assistant", p["assistant_id"])
-        active = active_run(app, repo, now, thread_id=thread_id)
+        active = active_run(sv, repo, now, thread_id=thread_id)
         if active is not None:
             raise _busy(thread_id, active["id"])
-        repo.insert_many("message", extra)
+        # places fixed under the thread's lock: the run's input is exactly what precedes it
+        rows: list[tuple[Obj, int]] = []
+        for m in extra:
+            o = repo.next_ord(thread_id, now_ns()) if not rows else rows[-1][1] + 1
+            m["created_at"] = o // 10**9
+            rows.append((m, o))
+        repo.insert_many("message", rows)
         if thread is not None:
             repo.save("thread", thread)
-        run = _new_run(app, repo, thread_id, assistant, p, include, {})
+        return _new_run(sv, repo, thread_id, assistant, p, include, {})
+
+    run = thread_write(sv, insert)
     return _start(
-        app,
+        sv,
         run,
         stream=bool(p.get("stream")),
         prelude=[("thread.run.created", run), ("thread.run.queued", run)],
     )
 
 
-def create_thread_and_run(app: App, req: LocalRequest) -> Obj | LocalResponse:
+def create_thread_and_run(sv: Services, req: LocalRequest) -> Obj | LocalResponse:
     p = _params.thread_create_and_run(req.json())
-    with app.store.read() as repo:
+    with sv.store.read() as repo:
         assistant = get_or_404(repo, "assistant", p["assistant_id"])
-    thread, thread_ord, msgs = create_thread(app, dict(p.get("thread") or {}))
+    thread, thread_ord, msgs = create_thread(sv, dict(p.get("thread") or {}))
     extra_state = {"tool_resources": _objects.normalize_resources(p.get("tool_resources"))}
-    with app.store.write() as repo:
+    with sv.store.write() as repo:
         store_thread(repo, thread, thread_ord, msgs)
-        run = _new_run(app, repo, thread["id"], assistant, p, [], extra_state)
+        run = _new_run(sv, repo, thread["id"], assistant, p, [], extra_state)
     prelude = [("thread.created", thread), ("thread.run.created", run), ("thread.run.queued", run)]
-    return _start(app, run, stream=bool(p.get("stream")), prelude=prelude)
+    return _start(sv, run, stream=bool(p.get("stream")), prelude=prelude)
 
 
-def list_(app: App, req: LocalRequest, thread_id: str) -> Obj:
+def list_(sv: Services, req: LocalRequest, thread_id: str) -> Obj:
     check_ids(thread_id=thread_id)
-    now = app.now()
-    with app.store.read() as repo:
+    now = sv.now()
+    with sv.store.read() as repo:
         overdue = bool(repo.overdue_runs(now, thread_id=thread_id))
     if overdue:  # take the write lock only when there is something to expire
-        with app.store.write() as repo:
-            expire_overdue(app, repo, now, thread_id=thread_id)
-    return list_page(app, req, "run", thread_id=thread_id)[0]
+        with sv.store.write() as repo:
+            expired = expire_overdue(repo, now, thread_id=thread_id)
+        for run_id in expired:
+            sv.runner.watch.notify(run_id)
+    return list_page(sv, req, "run", thread_id=thread_id)[0]
 
 
-def _read_run(app: App, thread_id: str, run_id: str) -> Obj:
-    with app.store.read() as repo:
+def _read_run(sv: Services, thread_id: str, run_id: str) -> Obj:
+    """The run; one past ``expires_at`` is expired and one whose client went away is taken
+    over first (so a reader never waits on a run nobody executes)."""
+    with sv.store.read() as repo:
         get_or_404(repo, "thread", thread_id)
         run = get_or_404(repo, "run", run_id, thread_id=thread_id)
-    if run["status"] not in ACTIVE_RUN_STATUSES or (run.get("expires_at") or 0) >= app.now():
+        orphan = run["status"] in OWNED and sv.runner.lapsed(repo, run_id)
+    overdue = run["status"] in ACTIVE and (run.get("expires_at") or 0) < sv.now()
+    if not (orphan or overdue):
         return run
-    with app.store.write() as repo:
-        expire_overdue(app, repo, app.now(), thread_id=thread_id)
+    if overdue:
+        with sv.store.write() as repo:
+            expired = expire_overdue(repo, sv.now(), thread_id=thread_id)
+        for rid in expired:
+            sv.runner.watch.notify(rid)
+    else:
+        sv.runner.take_over(run_id)
+    with sv.store.read() as repo:
         return get_or_404(repo, "run", run_id, thread_id=thread_id)
 
 
-def retrieve(app: App, req: LocalRequest, thread_id: str, run_id: str) -> LocalResponse:
+def retrieve(sv: Services, req: LocalRequest, thread_id: str, run_id: str) -> LocalResponse:
     check_ids(thread_id=thread_id, run_id=run_id)
-    version = app.watch.version(run_id)
-    run = _read_run(app, thread_id, run_id)
+    runner = sv.runner
+    version = runner.watch.version(run_id)
+    run = _read_run(sv, thread_id, run_id)
     if req.headers.get("x-stainless-poll-helper") == "true" and run["status"] not in POLL_STOP:
         # The SDK's poll helper: answer when the run needs the caller, not on a fixed tick.
-        limit = app.options.poll_wait
+        # A sync client executes a run it leases right here, in the polling thread.
+        if run["status"] == "queued" and runner.owns(run_id) and runner.execute_here(run_id):
+            run = _read_run(sv, thread_id, run_id)
+        limit = sv.options.poll_wait
         if req.timeout:
             limit = min(limit, req.timeout / 2)
         deadline = time.monotonic() + limit
         while run["status"] not in POLL_STOP and time.monotonic() < deadline:
             # Woken at once by this process's drivers; re-read the database now and then
             # for runs that another process is executing.
-            app.watch.wait(run_id, version, min(0.1, max(0.0, deadline - time.monotonic())))
-            version = app.watch.version(run_id)
-            run = _read_run(app, thread_id, run_id)
+            runner.watch.wait(run_id, version, min(0.1, max(0.0, deadline - time.monotonic())))
+            version = runner.watch.version(run_id)
+            run = _read_run(sv, thread_id, run_id)
     return json_response(run, headers=[("openai-poll-after-ms", POLL_AFTER_MS)])
 
 
-def update(app: App, req: LocalRequest, thread_id: str, run_id: str) -> Obj:
+def update(sv: Services, req: LocalRequest, thread_id: str, run_id: str) -> Obj:
     check_ids(thread_id=thread_id, run_id=run_id)
     p = _params.run_update(req.json())
-    with app.store.write() as repo:
+    with sv.store.write() as repo:
         get_or_404(repo, "thread", thread_id)
-        found = repo.get_with_state("run", run_id)
-        if found is None or found[0]["thread_id"] != thread_id:
-            get_or_404(repo, "run", run_id, thread_id=thread_id)
-            raise AssertionError  # unreachable: get_or_404 raised
-        run = found[0]
+        run = get_or_404(repo, "run", run_id, thread_id=thread_id)
         if "metadata" in p:
             run["metadata"] = p["metadata"] or {}
         # Only metadata changes: a conditional update keeps a concurrent transition intact.
@@ -236,32 +255,38 @@ def update(app: App, req: LocalRequest, thread_id: str, run_id: str) -> Obj:
     return run
 
 
-def cancel(app: App, req: LocalRequest, thread_id: str, run_id: str) -> Obj:
+def cancel(sv: Services, req: LocalRequest, thread_id: str, run_id: str) -> Obj:
     check_ids(thread_id=thread_id, run_id=run_id)
-    now = app.now()
-    with app.store.write() as repo:
+    now = sv.now()
+    with sv.store.write() as repo:
         get_or_404(repo, "thread", thread_id)
-        expire_overdue(app, repo, now, thread_id=thread_id)
+        expired = expire_overdue(repo, now, thread_id=thread_id)
         run = get_or_404(repo, "run", run_id, thread_id=thread_id)
-        out = cancel_run(app, repo, run, now)
-    app.watch.notify(run_id)
+        alive = sv.runner.executing(run_id) or not sv.runner.lapsed(repo, run_id)
+        out = cancel_run(repo, run, now, executor_alive=alive)
+    sv.runner.request_cancel(run_id)
+    for rid in [*expired, run_id]:
+        sv.runner.watch.notify(rid)
     return out
 
 
 def submit_tool_outputs(
-    app: App, req: LocalRequest, thread_id: str, run_id: str
+    sv: Services, req: LocalRequest, thread_id: str, run_id: str
 ) -> Obj | LocalResponse:
     check_ids(thread_id=thread_id, run_id=run_id)
     p = _params.submit_tool_outputs(req.json())
-    now = app.now()
-    with app.store.write() as repo:
+    now = sv.now()
+    with sv.store.write() as repo:
         get_or_404(repo, "thread", thread_id)
-        expire_overdue(app, repo, now, thread_id=thread_id)
+        expired = expire_overdue(repo, now, thread_id=thread_id)
         get_or_404(repo, "run", run_id, thread_id=thread_id)
         found = repo.get_with_state("run", run_id)
         assert found is not None
-        run, events = accept_tool_outputs(repo, found[0], found[1], p["tool_outputs"], now)
-    app.watch.notify(run_id)
+        run, events = accept_tool_outputs(
+            repo, found[0], found[1], p["tool_outputs"], now, lease=sv.runner.lease()
+        )
+    for rid in [*expired, run_id]:
+        sv.runner.watch.notify(rid)
     return _start(
-        app, run, stream=bool(p.get("stream")), prelude=[(e.event, e.data) for e in events]
+        sv, run, stream=bool(p.get("stream")), prelude=[(e.event, e.data) for e in events]
     )

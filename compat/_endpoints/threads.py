@@ -16,23 +16,23 @@ from ._common import check_ids, get_or_404, resolve_vector_stores
 from .messages import attach_file_search, build_message
 
 if TYPE_CHECKING:
-    from .._app import App
+    from .._engine.runner import Services
     from .._wire import LocalRequest
 
 Obj = dict[str, Any]
 
 
-def create_thread(app: App, p: Obj) -> tuple[Obj, int, list[tuple[Obj, int]]]:
+def create_thread(sv: Services, p: Obj) -> tuple[Obj, int, list[tuple[Obj, int]]]:
     """A new thread and its initial messages (not yet stored), with vector stores resolved."""
     if "tool_resources" in p:
-        p["tool_resources"] = resolve_vector_stores(app, p["tool_resources"])
+        p["tool_resources"] = resolve_vector_stores(sv, p["tool_resources"])
     ord_ = now_ns()
     thread = _objects.thread(new_id("thread"), ord_ // 10**9, p)
     msgs = []
     for m in p.get("messages") or []:
         o = now_ns()
         msgs.append((build_message(thread["id"], o, m), o))
-    attach_file_search(app, thread, [m for m, _ in msgs])
+    attach_file_search(sv, thread, [m for m, _ in msgs])
     return thread, ord_, msgs
 
 
@@ -41,24 +41,24 @@ def store_thread(repo: Repo, thread: Obj, ord_: int, msgs: list[tuple[Obj, int]]
     repo.insert_many("message", msgs)
 
 
-def create(app: App, req: LocalRequest) -> Obj:
+def create(sv: Services, req: LocalRequest) -> Obj:
     p = _params.thread_create(req.json())
-    thread, ord_, msgs = create_thread(app, p)
-    with app.store.write() as repo:
+    thread, ord_, msgs = create_thread(sv, p)
+    with sv.store.write() as repo:
         store_thread(repo, thread, ord_, msgs)
     return thread
 
 
-def retrieve(app: App, req: LocalRequest, thread_id: str) -> Obj:
+def retrieve(sv: Services, req: LocalRequest, thread_id: str) -> Obj:
     check_ids(thread_id=thread_id)
-    with app.store.read() as repo:
+    with sv.store.read() as repo:
         return get_or_404(repo, "thread", thread_id)
 
 
-def update(app: App, req: LocalRequest, thread_id: str) -> Obj:
+def update(sv: Services, req: LocalRequest, thread_id: str) -> Obj:
     check_ids(thread_id=thread_id)
     p = _params.thread_update(req.json())
-    with app.store.write() as repo:
+    with sv.store.write() as repo:
         thread = get_or_404(repo, "thread", thread_id)
         if "metadata" in p:
             thread["metadata"] = p["metadata"] or {}
@@ -68,9 +68,9 @@ def update(app: App, req: LocalRequest, thread_id: str) -> Obj:
     return thread
 
 
-def delete(app: App, req: LocalRequest, thread_id: str) -> Obj:
+def delete(sv: Services, req: LocalRequest, thread_id: str) -> Obj:
     check_ids(thread_id=thread_id)
-    with app.store.write() as repo:
+    with sv.store.write() as repo:
         if not repo.delete_thread(thread_id):
             raise not_found("thread", thread_id)
     return _objects.deleted(thread_id, "thread.deleted")

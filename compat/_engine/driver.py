@@ -1,87 +1,61 @@
-"""RunDriver / AsyncRunDriver: perform a RunMachine's effects and feed it upstream events.
+"""Drivers: execute one run segment (one Responses call) by feeding its events to a
+RunMachine and applying the machine's effects.
 
-The drivers are the only place that calls the Responses API (``POST /responses`` on the
-user's own SDK client, so its key, base URL, headers, retries and timeouts apply). They save every
-state change before publishing its event, and never raise to the API caller: every
-failure ends as run state. The two twins differ only by ``await``.
-Imports: openai (errors only), store, compat modules.
+``Segment`` holds all per-event work both drivers share: the store transactions (retried
+while the store is briefly unavailable), publishing, cancel checks, endings. ``RunDriver``
+(sync client) and ``AsyncRunDriver`` (async client) differ only in I/O. Every failure ends
+as run state, never as an exception to the API caller.
+Imports: store, compat._translate, compat._engine (machine, effects, status, upstream, turn).
 """
 
 from __future__ import annotations
 
 import asyncio
-import base64
-import functools
 import logging
 import time
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Iterator
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import openai
 
-from store import Repo
+from store import Repo, StoreUnavailable
 
 from .._ids import new_id, now_ns
 from .._translate.context import BudgetExhausted
 from .._translate.output import last_error_from_upstream
 from .._translate.request import TurnInput, to_response_request
-from .._transports import library_of
+from .effects import Lost, apply_effects, has_writes
 from .feed import Feed
-from .machine import Effect, Emit, Insert, RunMachine, Save, Transition
+from .lifecycle import finish
+from .machine import Effect, Emit, RunMachine, Transition
+from .status import TERMINAL
 from .turn import build_turn_input
+from .upstream import AsyncUpstream, Upstream
 
 if TYPE_CHECKING:
-    from .._app import App
+    from .runner import Services
 
 log = logging.getLogger("compat.engine")
 
 Obj = dict[str, Any]
+T = TypeVar("T")
+
 _CHECK_EVERY = 0.25  # seconds between checks for a cancel made by another process
+_FLUSH_EVERY = 0.25  # longest a run nobody streams keeps its progress unsaved
+_SERVER_ERROR = "The server had an error while processing your request."
 
 
-class _Lost(Exception):
-    """A conditional run transition lost: someone else changed the run's status."""
+class GiveUp(Exception):
+    """The store stayed unavailable for a whole lease: this client stops executing the run
+    and lets its lease lapse, so a live client ends it once the store is back."""
 
 
 def _now() -> int:
     return int(time.time())
 
 
-def _event_dict(ev: Any) -> Obj:
-    if isinstance(ev, dict):
-        return ev
-    return ev.model_dump(mode="json", by_alias=True, exclude_unset=True, warnings=False)  # type: ignore[no-any-return]
-
-
-@functools.cache
-def _post_options() -> Any:
-    """Request options of ``responses.create`` (3.x names the bearer auth it needs)."""
-    from openai._base_client import make_request_options
-
-    try:
-        return make_request_options(security={"bearer_auth": True})  # type: ignore[call-arg]
-    except TypeError:
-        return make_request_options()
-
-
-def _post_responses(client: Any, kwargs: Obj, stream_cls: Any) -> Any:
-    """``POST /responses`` (stream) through the user's client, events as plain dicts.
-
-    Same request as ``client.responses.create(**kwargs, stream=True)`` (key, base URL,
-    headers, retries, timeouts are the client's), minus the SDK's per-field transform of the
-    body and model parsing of each event: the body is wire JSON already, and the engine wants
-    dicts (this was most of the added latency of a turn).
-    """
-    return client.post(
-        "/responses",
-        body={**kwargs, "stream": True},
-        cast_to=object,
-        options=_post_options(),
-        stream=True,
-        stream_cls=stream_cls,
-    )
-
-
 def _upstream_error(exc: BaseException) -> Obj:
+    """``last_error`` for a failed upstream call or stream, whatever raised it."""
     if isinstance(exc, openai.APIStatusError):
         body = exc.body if isinstance(exc.body, dict) else {}
         code = body.get("code") if isinstance(body.get("code"), str) else None
@@ -90,56 +64,84 @@ def _upstream_error(exc: BaseException) -> Obj:
         return last_error_from_upstream(
             status=None, code=getattr(exc, "code", None), message=exc.message
         )
-    return last_error_from_upstream(
-        status=None, code=None, message="The server had an error while processing your request."
-    )
+    # the HTTP library's transport errors (a connection dropped mid-stream): as the SDK
+    # reports a connection it could not make
+    return last_error_from_upstream(status=None, code=None, message="Connection error.")
 
 
 class Segment:
-    """The I/O-free-of-upstream half both drivers share: store access and publishing."""
+    """What both drivers share for one segment of one run: store, machine, publishing."""
 
-    def __init__(self, app: App, run_id: str, feed: Feed | None) -> None:
-        self.app = app
+    def __init__(self, services: Services, run_id: str, feed: Feed | None, claim: object) -> None:
+        self.sv = services
         self.run_id = run_id
         self.feed = feed
+        self.claim = claim  # this process's claim on the run (see Runner.claim)
         self.machine: RunMachine | None = None
         self._last_check = time.monotonic()
+        self._pending: list[Effect] = []
+        self._pending_since = 0.0
+
+    @property
+    def finished(self) -> bool:
+        return self.machine is None or self.machine.finished
+
+    # -- the store, retried ------------------------------------------------------------
+    def write(self, fn: Callable[[Repo], T]) -> T:
+        """``fn`` in one write transaction, retried while the store is unavailable for up
+        to one lease; GiveUp after that."""
+        deadline = time.monotonic() + self.sv.options.lease_seconds
+        delay = 0.05
+        while True:
+            try:
+                with self.sv.store.write() as repo:
+                    return fn(repo)
+            except StoreUnavailable as exc:
+                if time.monotonic() + delay > deadline:
+                    raise GiveUp(str(exc)) from exc
+                log.warning("run %s: store unavailable, retrying: %s", self.run_id, exc)
+                time.sleep(delay)
+                delay = min(delay * 2, 1.0)
 
     # -- setup -------------------------------------------------------------------------
     def begin(self) -> Obj | None:
         """Move the queued run to in_progress and build its ``/responses`` request, in one
         transaction. None when there is nothing to call (no longer queued, budget spent)."""
+
+        def start(repo: Repo) -> tuple[list[Effect], TurnInput | None, Obj | None]:
+            found = repo.get_with_state("run", self.run_id)
+            if found is None:
+                return [], None, None
+            run, state = found
+            if run["status"] == "cancelling":  # cancelled before it started
+                return [], None, finish(repo, run, "cancelled", _now())
+            if run["status"] != "queued":
+                return [], None, run
+            self.machine = RunMachine(
+                run,
+                state,
+                new_id=new_id,
+                include_file_search_content=bool(state.get("include_content")),
+            )
+            started = self.machine.start(_now())
+            apply_effects(repo, started)
+            return started, self._turn_input(repo, replay=False), None
+
         try:
-            with self.app.store.write() as repo:
-                found = repo.get_with_state("run", self.run_id)
-                if found is None:
-                    return None
-                run, state = found
-                self.machine = RunMachine(
-                    run,
-                    state,
-                    new_id=new_id,
-                    include_file_search_content=bool(state.get("include_content")),
-                )
-                if run["status"] != "queued":
-                    started: list[Effect] = []
-                else:
-                    started = self.machine.start(_now())
-                    for e in started:
-                        self._save(repo, e)
-                    turn = self._turn_input(repo, replay=False)
-        except _Lost:
+            started, turn, current = self.write(start)
+        except Lost:
             self.settle_lost()
             return None
-        if not started:
-            self._publish_current(run)
+        if turn is None:
+            if current is not None:
+                self.publish_current(current)
             return None
-        self._publish(started)
+        self.publish(started)
         return self._translate(turn)
 
     def request(self, *, replay: bool = False) -> Obj | None:
         """The ``responses.create`` kwargs for this segment, or None if a budget ran out."""
-        with self.app.store.read() as repo:
+        with self.sv.store.read() as repo:
             turn = self._turn_input(repo, replay=replay)
         return self._translate(turn)
 
@@ -149,7 +151,7 @@ class Segment:
         # no messages while its run is active): the next call may chain from here.
         self.machine.state["turn_ord"] = now_ns()
         return build_turn_input(
-            repo, self.machine.run, self.machine.state, self.app.options, replay=replay
+            repo, self.machine.run, self.machine.state, self.sv.options, replay=replay
         )
 
     def _translate(self, turn: TurnInput) -> Obj | None:
@@ -172,40 +174,40 @@ class Segment:
 
     # -- effects -----------------------------------------------------------------------
     def apply(self, effects: list[Effect]) -> None:
-        """Save the batch in one transaction, then publish its events in order."""
-        if any(not isinstance(e, Emit) for e in effects):
-            with self.app.store.write() as repo:
-                for e in effects:
-                    self._save(repo, e)
-        self._publish(effects)
+        """Save the effects, then publish their events in order.
 
-    def _publish(self, effects: list[Effect]) -> None:
+        A run nobody streams saves its progress in batches (at most ``_FLUSH_EVERY`` old, and
+        always with a status change); a streamed run saves each batch before its events go
+        out, so a reader never sees an id the store does not have."""
+        if self.feed is None and not any(isinstance(e, Transition) for e in effects):
+            if not self._pending:
+                self._pending_since = time.monotonic()
+            self._pending += effects
+            if time.monotonic() - self._pending_since < _FLUSH_EVERY:
+                return
+            effects, self._pending = self._pending, []
+        elif self._pending:
+            effects, self._pending = [*self._pending, *effects], []
+        if has_writes(effects):
+            self.write(lambda repo: apply_effects(repo, effects))
+        self.publish(effects)
+
+    def publish(self, effects: list[Effect]) -> None:
         run_changed = False
         for e in effects:
             if isinstance(e, Emit):
                 if self.feed is not None:
                     self.feed.publish(e.event, e.data)
-                run_changed = (
-                    run_changed or e.event.startswith("thread.run.") and ".step." not in e.event
+                run_changed = run_changed or (
+                    e.event.startswith("thread.run.") and ".step." not in e.event
                 )
         if run_changed:
-            self.app.watch.notify(self.run_id)
+            self.sv.runner.watch.notify(self.run_id)
 
-    def _save(self, repo: Repo, e: Effect) -> None:
-        if isinstance(e, Insert):
-            repo.insert(e.kind, e.body, ord=now_ns())
-        elif isinstance(e, Save):
-            repo.save(e.kind, e.body)
-        elif isinstance(e, Transition):
-            if not repo.transition_run(e.run, from_statuses=e.from_statuses, state=e.state):
-                raise _Lost()
-
-    def feed_event(self, ev: Any) -> None:
+    def on_event(self, ev: Obj) -> None:
+        """Translate one upstream event and apply what it changes."""
         assert self.machine is not None
-        self.apply(self.machine.feed(_event_dict(ev), _now()))
-
-    def cancel_requested_here(self) -> bool:
-        return self.run_id in self.app.cancel_requests
+        self.apply(self.machine.feed(ev, _now()))
 
     def check_due(self) -> bool:
         """True every ``_CHECK_EVERY`` seconds: time to look for changes made elsewhere."""
@@ -215,140 +217,137 @@ class Segment:
         self._last_check = t
         return True
 
+    def cancel_requested_here(self) -> bool:
+        return self.sv.runner.cancel_requested(self.run_id)
+
     def changed_elsewhere(self) -> bool:
-        """True when the stored run left in_progress (a cancel or expiry by another process)."""
-        with self.app.store.read() as repo:
-            run = repo.get("run", self.run_id)
+        """True when the stored run left in_progress (a cancel, expiry or takeover)."""
+        try:
+            with self.sv.store.read() as repo:
+                run = repo.get("run", self.run_id)
+        except StoreUnavailable:
+            return False  # the next write finds out whether the store is back
         return run is None or run["status"] != "in_progress"
 
     def wants_cancel(self) -> bool:
         return self.cancel_requested_here() or (self.check_due() and self.changed_elsewhere())
 
-    # -- endings -----------------------------------------------------------------------
-    def fail(self, exc: BaseException) -> None:
+    def files_to_materialize(self, ev: Obj) -> list[tuple[str, str, str | None, str]]:
+        """``(key, container_id, container_file_id | None, filename_or_url)`` still unmapped."""
         assert self.machine is not None
-        if self.machine.finished:
+        if not self.sv.options.materialize_files:
+            return []
+        known = self.machine.file_ids
+        out = []
+        if ev.get("type") == "response.output_text.annotation.added":
+            ann = ev.get("annotation") or {}
+            if ann.get("type") == "container_file_citation" and ann.get("file_id") not in known:
+                fid = ann["file_id"]
+                out.append((fid, ann.get("container_id", ""), fid, ann.get("filename") or "file"))
+        elif ev.get("type") == "response.output_item.done":
+            item = ev.get("item") or {}
+            if item.get("type") == "code_interpreter_call":
+                for o in item.get("outputs") or []:
+                    url = o.get("url")
+                    if o.get("type") == "image" and url and url not in known:
+                        out.append((url, item.get("container_id") or "", None, url))
+        return out
+
+    # -- endings -----------------------------------------------------------------------
+    def _end(self, make: Callable[[RunMachine], list[Effect]]) -> None:
+        if self.machine is None or self.machine.finished:
             return
         try:
-            self.apply(self.machine.fail(_upstream_error(exc), _now()))
-        except _Lost:
+            self.apply(make(self.machine))
+        except Lost:
             self.settle_lost()
 
+    def fail(self, exc: BaseException) -> None:
+        self._end(lambda m: m.fail(_upstream_error(exc), _now()))
+
+    def cancel(self) -> None:
+        self._end(lambda m: m.cancel(_now()))
+
+    def ended(self) -> None:
+        self._end(lambda m: m.stream_ended(_now()))
+
     def internal_error(self, exc: BaseException) -> None:
-        """A fault of ours, not of the upstream: fail the run, then tell a streaming caller
-        (every SDK version raises ``APIError`` on an event that carries ``error``)."""
-        log.error("run %s: internal error", self.run_id, exc_info=exc)
-        if self.machine is not None:
-            self.fail(exc)
+        """A fault of ours, not of the upstream: fail the run (unless the store is what
+        failed: then its lease lapses and another client ends it), then tell a streaming
+        caller (every SDK version raises ``APIError`` on an event carrying ``error``)."""
+        if isinstance(exc, GiveUp):
+            log.error("run %s: store unavailable; handing the run over: %s", self.run_id, exc)
+        else:
+            log.error("run %s: internal error", self.run_id, exc_info=exc)
+            try:
+                self.fail(exc)
+            except Exception:
+                log.exception("run %s: could not record the failure", self.run_id)
         if self.feed is not None:
             error = {
-                "message": "The server had an error while processing your request.",
+                "message": _SERVER_ERROR,
                 "type": "server_error",
                 "param": None,
                 "code": "server_error",
             }
             self.feed.publish("error", {"error": error})
 
-    def cancel(self) -> None:
-        assert self.machine is not None
-        try:
-            self.apply(self.machine.cancel(_now()))
-        except _Lost:
-            self.settle_lost()
-
-    def ended(self) -> None:
-        assert self.machine is not None
-        try:
-            self.apply(self.machine.stream_ended(_now()))
-        except _Lost:
-            self.settle_lost()
-
     def settle_lost(self) -> None:
         """Another actor changed the run: finish a pending cancel, or report what it is now."""
-        with self.app.store.read() as repo:
-            run = repo.get("run", self.run_id)
-        if run is None or self.machine is None:
-            return
-        if run["status"] == "cancelling":
-            self.machine.run = run
-            self.machine.finished = False
-            try:
-                self.apply(self.machine.cancel(_now()))
-                return
-            except _Lost:
-                with self.app.store.read() as repo:
-                    run = repo.get("run", self.run_id) or run
-        self._publish_current(run)
+        self._pending = []
 
-    def _publish_current(self, run: Obj) -> None:
-        if self.feed is not None and run["status"] in (
-            "cancelled",
-            "expired",
-            "failed",
-            "completed",
-            "incomplete",
-        ):
+        def settle(repo: Repo) -> Obj | None:
+            run = repo.get("run", self.run_id)
+            if run is not None and run["status"] == "cancelling" and self.machine is not None:
+                self.machine.run = run
+                self.machine.finished = False
+                effects = self.machine.cancel(_now())
+                try:
+                    with repo.savepoint():
+                        apply_effects(repo, effects)
+                except Lost:
+                    return repo.get("run", self.run_id)
+                self.publish(effects)
+                return None
+            return run
+
+        run = self.write(settle)
+        if run is not None:
+            self.publish_current(run)
+
+    def publish_current(self, run: Obj) -> None:
+        if self.feed is not None and run["status"] in TERMINAL:
             self.feed.publish(f"thread.run.{run['status']}", run)
 
     def close(self) -> None:
-        """End of the segment: end the stream, wake pollers, drop per-run bookkeeping (a
-        poller that misses the wake-up re-reads the store within its 0.1 s tick)."""
-        self.app.cancel_requests.discard(self.run_id)
+        """End of the segment: flush, end the stream, release the run here, wake pollers."""
+        if self._pending:
+            try:
+                self.apply([])  # unreachable in practice: a segment ends with a transition
+            except Exception:
+                log.exception("run %s: could not save its last progress", self.run_id)
         if self.feed is not None:
             self.feed.close()
-        self.app.watch.notify(self.run_id)
-        self.app.watch.forget(self.run_id)
+        self.release()
 
-    # -- files written by code_interpreter ---------------------------------------------
-    def files_to_materialize(self, ev: Obj) -> list[tuple[str, str, str | None, str]]:
-        """``(key, container_id, container_file_id | None, filename_or_url)`` still unmapped."""
-        assert self.machine is not None
-        if not self.app.options.materialize_files:
-            return []
-        out = []
-        if ev.get("type") == "response.output_text.annotation.added":
-            ann = ev.get("annotation") or {}
-            if (
-                ann.get("type") == "container_file_citation"
-                and ann.get("file_id") not in self.machine.file_ids
-            ):
-                out.append(
-                    (
-                        ann["file_id"],
-                        ann.get("container_id", ""),
-                        ann["file_id"],
-                        ann.get("filename") or "file",
-                    )
-                )
-        elif ev.get("type") == "response.output_item.done":
-            item = ev.get("item") or {}
-            if item.get("type") == "code_interpreter_call":
-                for o in item.get("outputs") or []:
-                    if (
-                        o.get("type") == "image"
-                        and o.get("url")
-                        and o["url"] not in self.machine.file_ids
-                    ):
-                        out.append((o["url"], item.get("container_id") or "", None, o["url"]))
-        return out
-
-
-def _image_name(url: str) -> str:
-    return (
-        "image.png"
-        if url.startswith("data:")
-        else url.rstrip("/").split("/")[-1].split("?")[0] or "image.png"
-    )
+    def release(self) -> None:
+        """Let another segment of this run start here (idempotent)."""
+        self.sv.runner.release(self.run_id, self.claim)
 
 
 class RunDriver:
-    """Runs one segment in a worker thread with the sync SDK client."""
+    """Executes one segment with the sync client, in whichever thread iterates ``steps``."""
 
-    def __init__(self, app: App, run_id: str, feed: Feed | None) -> None:
-        self.seg = Segment(app, run_id, feed)
-        self.client: Any = app.client
+    def __init__(self, services: Services, run_id: str, feed: Feed | None, claim: object) -> None:
+        self.seg = Segment(services, run_id, feed, claim)
+        self.up: Upstream = services.upstream  # type: ignore[assignment]
 
     def run(self) -> None:
+        for _ in self.steps():
+            pass
+
+    def steps(self) -> Iterator[None]:
+        """The segment, yielding after each upstream event is saved and published."""
         seg = self.seg
         try:
             kwargs = seg.begin()
@@ -359,22 +358,24 @@ class RunDriver:
                 return
             try:
                 for ev in stream:
-                    if seg.machine.finished:  # type: ignore[union-attr]
+                    if seg.finished:
                         continue  # read to the end: the connection goes back to the pool
-                    d = _event_dict(ev)
-                    for key, container, cfile, name in seg.files_to_materialize(d):
-                        fid = self._materialize(container, cfile, name)
+                    for key, container, cfile, name in seg.files_to_materialize(ev):
+                        fid = self.up.materialize(container, cfile, name)
                         if fid:
                             seg.machine.file_ids[key] = fid  # type: ignore[union-attr]
-                    seg.feed_event(d)
-                    if not seg.machine.finished and seg.wants_cancel():  # type: ignore[union-attr]
+                    seg.on_event(ev)
+                    if not seg.finished and seg.wants_cancel():
                         seg.cancel()
                         break
+                    if seg.finished:
+                        seg.release()  # a follow-up segment may start now
+                    yield
                 else:
                     seg.ended()
-            except _Lost:
+            except Lost:
                 seg.settle_lost()
-            except openai.APIError as exc:  # the upstream stream broke off
+            except self.up.errors as exc:  # the upstream stream broke off
                 log.warning("run %s failed: %s", seg.run_id, exc)
                 seg.fail(exc)
             finally:
@@ -389,7 +390,7 @@ class RunDriver:
         A chained call the upstream cannot continue is retried once as a replay."""
         seg = self.seg
         try:
-            return _post_responses(self.client, kwargs, openai.Stream[object])
+            return self.up.open(kwargs)
         except Exception as exc:  # upstream refused: the run fails, the caller never sees it
             if not seg.chain_broken(kwargs, exc):
                 seg.fail(exc)
@@ -398,44 +399,23 @@ class RunDriver:
         if replay is None:
             return None
         try:
-            return _post_responses(self.client, replay, openai.Stream[object])
+            return self.up.open(replay)
         except Exception as exc:
             seg.fail(exc)
             return None
 
-    def _materialize(self, container_id: str, cfile_id: str | None, name: str) -> str | None:
-        """Copy a container file (or image URL) into the Files API; its ``file-…`` id."""
-        try:
-            if cfile_id is not None:
-                # a plain GET: the SDK's containers resource only exists in newer versions
-                data = self.client.get(
-                    f"/containers/{container_id}/files/{cfile_id}/content",
-                    cast_to=library_of(self.client._client).Response,
-                ).content
-                filename = name
-            elif name.startswith("data:"):
-                data, filename = base64.b64decode(name.split(",", 1)[1]), "image.png"
-            else:
-                data, filename = self.client._client.get(name).content, _image_name(name)
-            return str(self.client.files.create(file=(filename, data), purpose="assistants").id)
-        except Exception as exc:
-            log.warning("could not copy %s into the Files API: %s", cfile_id or name[:60], exc)
-            return None
-
 
 class AsyncRunDriver:
-    """The async twin: runs one segment as a task on the async client's event loop."""
+    """The async twin: executes one segment as a task on the async client's event loop;
+    store work runs in the runner's threads (SQLAlchemy is synchronous)."""
 
-    def __init__(self, app: App, run_id: str, feed: Feed | None) -> None:
-        self.seg = Segment(app, run_id, feed)
-        self.client: Any = app.client
-        self.app = app
-
-    async def _io(self, fn: Any, *args: Any) -> Any:
-        return await asyncio.get_running_loop().run_in_executor(self.app.workers, fn, *args)
+    def __init__(self, services: Services, run_id: str, feed: Feed | None, claim: object) -> None:
+        self.seg = Segment(services, run_id, feed, claim)
+        self.up: AsyncUpstream = services.upstream  # type: ignore[assignment]
+        self.io = services.runner.io
 
     async def run(self) -> None:
-        seg, io = self.seg, self._io
+        seg, io = self.seg, self.io
         try:
             kwargs = await io(seg.begin)
             if kwargs is None:
@@ -445,20 +425,20 @@ class AsyncRunDriver:
                 return
             try:
                 async for ev in stream:
-                    assert seg.machine is not None
-                    if seg.machine.finished:
+                    if seg.finished:
                         continue  # read to the end: the connection goes back to the pool
-                    d = _event_dict(ev)
-                    for key, container, cfile, name in seg.files_to_materialize(d):
-                        fid = await self._materialize(container, cfile, name)
+                    for key, container, cfile, name in seg.files_to_materialize(ev):
+                        fid = await self.up.materialize(container, cfile, name)
                         if fid:
                             seg.machine.file_ids[key] = fid  # type: ignore[union-attr]
-                    effects = seg.machine.feed(d, _now())
-                    if any(not isinstance(e, Emit) for e in effects):
+                    assert seg.machine is not None
+                    effects = seg.machine.feed(ev, _now())
+                    if has_writes(effects) or seg._pending:
                         await io(seg.apply, effects)
                     else:
-                        seg.apply(effects)  # publishing only: no database, no thread hop
-                    if seg.machine.finished:
+                        seg.publish(effects)  # publishing only: no store, no thread hop
+                    if seg.finished:
+                        seg.release()
                         continue
                     if seg.cancel_requested_here() or (
                         seg.check_due() and await io(seg.changed_elsewhere)
@@ -467,9 +447,9 @@ class AsyncRunDriver:
                         break
                 else:
                     await io(seg.ended)
-            except _Lost:
+            except Lost:
                 await io(seg.settle_lost)
-            except openai.APIError as exc:
+            except self.up.errors as exc:
                 log.warning("run %s failed: %s", seg.run_id, exc)
                 await io(seg.fail, exc)
             finally:
@@ -479,16 +459,16 @@ class AsyncRunDriver:
         except asyncio.CancelledError:
             # The event loop is going away (e.g. asyncio.run returned) with the run mid-way:
             # end it as failed now, synchronously, rather than leave it in_progress.
-            if seg.machine is not None and not seg.machine.finished:
+            if not seg.finished:
                 seg.fail(RuntimeError("the event loop running this run was shut down"))
             raise
         finally:
             seg.close()
 
     async def _open(self, kwargs: Obj) -> Any:
-        seg, io = self.seg, self._io
+        seg, io = self.seg, self.io
         try:
-            return await _post_responses(self.client, kwargs, openai.AsyncStream[object])
+            return await self.up.open(kwargs)
         except Exception as exc:
             if not seg.chain_broken(kwargs, exc):
                 await io(seg.fail, exc)
@@ -497,26 +477,7 @@ class AsyncRunDriver:
         if replay is None:
             return None
         try:
-            return await _post_responses(self.client, replay, openai.AsyncStream[object])
+            return await self.up.open(replay)
         except Exception as exc:
             await io(seg.fail, exc)
-            return None
-
-    async def _materialize(self, container_id: str, cfile_id: str | None, name: str) -> str | None:
-        try:
-            if cfile_id is not None:
-                resp = await self.client.get(
-                    f"/containers/{container_id}/files/{cfile_id}/content",
-                    cast_to=library_of(self.client._client).Response,
-                )
-                data, filename = resp.content, name
-            elif name.startswith("data:"):
-                data, filename = base64.b64decode(name.split(",", 1)[1]), "image.png"
-            else:
-                data, filename = (await self.client._client.get(name)).content, _image_name(name)
-            return str(
-                (await self.client.files.create(file=(filename, data), purpose="assistants")).id
-            )
-        except Exception as exc:
-            log.warning("could not copy %s into the Files API: %s", cfile_id or name[:60], exc)
             return None

@@ -68,6 +68,20 @@ class FeedReader:
         self._pos += len(chunks)
         return chunks, f._closed and self._pos >= len(f._events)
 
+    def poll(self) -> tuple[bytes, bool]:
+        """What was published since the last read (without waiting), and whether the feed
+        is closed and fully read."""
+        with self._feed._cond:
+            chunks, done = self._take()
+        return b"".join(chunks), done
+
+    def wait(self, timeout: float) -> None:
+        """Block until something new is published (or ``timeout``)."""
+        f = self._feed
+        with f._cond:
+            if self._pos >= len(f._events) and not f._closed:
+                f._cond.wait(timeout)
+
     def __iter__(self) -> Iterator[bytes]:
         f = self._feed
         while not self._stopped:

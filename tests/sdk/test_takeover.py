@@ -1,0 +1,330 @@
+"""Runs owned through the store: a process that dies, exits or is killed never leaves a run
+behind. Each test kills (or ends) a real child process and checks what another client of
+the same database sees, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import compat
+from compat import Options
+
+ROOT = Path(__file__).resolve().parents[2]
+LEASE = 1.0  # seconds: takeover within LEASE + LEASE / 3 (+ the test's polling)
+LONG = "Tell me a story " + " ".join(f"word{i}" for i in range(60))
+
+CHILD_HEAD = """
+import json, os, signal, sys, time
+import compat
+c = compat.OpenAI(base_url={base!r}, api_key="sk-test", store={db!r}, max_retries=0,
+                  compat_options=compat.Options(lease_seconds={lease}))
+def say(**kw):
+    print(json.dumps(kw), flush=True)
+def die():
+    os.kill(os.getpid(), signal.SIGKILL)
+def wait_started(thread_id, run_id):
+    while c.beta.threads.runs.retrieve(thread_id=thread_id, run_id=run_id).status == "queued":
+        time.sleep(0.02)
+"""
+
+
+def start_child(code: str, emulator: Any, db_url: str) -> subprocess.Popen[str]:
+    head = CHILD_HEAD.format(base=emulator.base_url, db=db_url, lease=LEASE)
+    return subprocess.Popen(
+        [sys.executable, "-c", head + textwrap.dedent(code)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=ROOT,
+    )
+
+
+def finish_child(proc: subprocess.Popen[str], timeout: float = 60) -> tuple[int, list[Any]]:
+    out, err = proc.communicate(timeout=timeout)
+    lines = [json.loads(x) for x in out.splitlines() if x.startswith("{")]
+    return proc.returncode, lines
+
+
+def survivor(emulator: Any, db_url: str) -> compat.OpenAI:
+    return compat.OpenAI(
+        base_url=emulator.base_url,
+        api_key="sk-test",
+        store=db_url,
+        max_retries=0,
+        compat_options=Options(lease_seconds=LEASE),
+    )
+
+
+def wait_terminal(c: compat.OpenAI, thread_id: str, run_id: str, limit: float) -> Any:
+    deadline = time.monotonic() + limit
+    while True:
+        run = c.beta.threads.runs.retrieve(thread_id=thread_id, run_id=run_id)
+        if run.status not in ("queued", "in_progress", "cancelling"):
+            return run
+        assert time.monotonic() < deadline, f"run still {run.status} after {limit} s"
+        time.sleep(0.1)
+
+
+def continues(c: compat.OpenAI, thread_id: str, assistant_id: str) -> None:
+    """The thread takes messages and runs again, and the new run completes."""
+    c.beta.threads.messages.create(thread_id=thread_id, role="user", content="again")
+    run = c.beta.threads.runs.create_and_poll(thread_id=thread_id, assistant_id=assistant_id)
+    assert run.status == "completed"
+
+
+@pytest.fixture
+def setup(emulator: Any, db_url: str) -> tuple[compat.OpenAI, str, str]:
+    c = survivor(emulator, db_url)
+    a = c.beta.assistants.create(model="gpt-4o")
+    t = c.beta.threads.create(messages=[{"role": "user", "content": LONG}])
+    return c, a.id, t.id
+
+
+def test_killed_mid_run_is_failed_and_thread_continues(
+    setup: Any, emulator: Any, db_url: str
+) -> None:
+    c, assistant_id, thread_id = setup
+    emulator.delta_delay = 0.05  # a long answer: the run is still streaming when killed
+    proc = start_child(
+        f"""
+        run = c.beta.threads.runs.create(thread_id={thread_id!r}, assistant_id={assistant_id!r})
+        wait_started({thread_id!r}, run.id)
+        time.sleep(0.3)
+        say(run=run.id)
+        die()
+        """,
+        emulator,
+        db_url,
+    )
+    code, lines = finish_child(proc)
+    assert code == -9
+    run_id = lines[0]["run"]
+    emulator.delta_delay = 0.0
+    t0 = time.monotonic()
+    run = wait_terminal(c, thread_id, run_id, limit=LEASE * 3 + 5)
+    assert time.monotonic() - t0 < LEASE * 3 + 5
+    assert run.status == "failed"
+    assert run.last_error is not None and run.last_error.code == "server_error"
+    assert "interrupted" in run.last_error.message
+    # what the dead process left open is closed, not left in_progress
+    steps = list(c.beta.threads.runs.steps.list(thread_id=thread_id, run_id=run_id))
+    assert steps and all(s.status != "in_progress" for s in steps)
+    msgs = [m for m in c.beta.threads.messages.list(thread_id=thread_id) if m.run_id == run_id]
+    assert msgs and all(m.status == "incomplete" for m in msgs)
+    continues(c, thread_id, assistant_id)
+
+
+def test_killed_mid_stream_is_failed(setup: Any, emulator: Any, db_url: str) -> None:
+    c, assistant_id, thread_id = setup
+    emulator.delta_delay = 0.05
+    proc = start_child(
+        f"""
+        T, A = {thread_id!r}, {assistant_id!r}
+        with c.beta.threads.runs.stream(thread_id=T, assistant_id=A) as s:
+            n = 0
+            for ev in s:
+                if ev.event == "thread.message.delta":
+                    n += 1
+                    if n == 3:
+                        say(run=s.current_run.id)
+                        die()
+        """,
+        emulator,
+        db_url,
+    )
+    code, lines = finish_child(proc)
+    assert code == -9
+    emulator.delta_delay = 0.0
+    run = wait_terminal(c, thread_id, lines[0]["run"], limit=LEASE * 3 + 5)
+    assert run.status == "failed" and run.last_error.code == "server_error"
+    continues(c, thread_id, assistant_id)
+
+
+def test_killed_right_after_create_is_executed_by_another_client(
+    setup: Any, emulator: Any, db_url: str
+) -> None:
+    c, assistant_id, thread_id = setup
+    proc = start_child(
+        f"""
+        run = c.beta.threads.runs.create(thread_id={thread_id!r}, assistant_id={assistant_id!r})
+        say(run=run.id)
+        die()
+        """,
+        emulator,
+        db_url,
+    )
+    code, lines = finish_child(proc)
+    assert code == -9
+    run_id = lines[0]["run"]
+    # Nothing to do but wait: the survivor's keeper finds the orphaned queued run.
+    run = wait_terminal(c, thread_id, run_id, limit=LEASE * 3 + 5)
+    assert run.status == "completed"
+    reply = c.beta.threads.messages.list(thread_id=thread_id, run_id=run_id).data
+    assert reply and reply[0].content[0].text.value.startswith("You said: Tell me a story")
+    continues(c, thread_id, assistant_id)
+
+
+def test_poll_from_another_process_takes_over(setup: Any, emulator: Any, db_url: str) -> None:
+    """A poller does not wait for the keeper: it takes the orphan over itself."""
+    c, assistant_id, thread_id = setup
+    proc = start_child(
+        f"""
+        run = c.beta.threads.runs.create(thread_id={thread_id!r}, assistant_id={assistant_id!r})
+        say(run=run.id)
+        die()
+        """,
+        emulator,
+        db_url,
+    )
+    _, lines = finish_child(proc)
+    run = c.beta.threads.runs.poll(thread_id=thread_id, run_id=lines[0]["run"])
+    assert run.status == "completed"
+
+
+def test_cancel_completes_when_the_owner_is_gone(setup: Any, emulator: Any, db_url: str) -> None:
+    c, assistant_id, thread_id = setup
+    emulator.delta_delay = 0.05
+    proc = start_child(
+        f"""
+        run = c.beta.threads.runs.create(thread_id={thread_id!r}, assistant_id={assistant_id!r})
+        wait_started({thread_id!r}, run.id)
+        say(run=run.id)
+        die()
+        """,
+        emulator,
+        db_url,
+    )
+    _, lines = finish_child(proc)
+    emulator.delta_delay = 0.0
+    # cancelled while the dead owner's lease still holds: the API answers cancelling ...
+    run = c.beta.threads.runs.cancel(thread_id=thread_id, run_id=lines[0]["run"])
+    assert run.status == "cancelling"
+    # ... and the cancel completes once the lease lapses, with nobody left to execute it
+    run = wait_terminal(c, thread_id, run.id, limit=LEASE * 3 + 5)
+    assert run.status == "cancelled"
+    continues(c, thread_id, assistant_id)
+
+
+def test_script_ending_after_create_finishes_its_run(
+    setup: Any, emulator: Any, db_url: str
+) -> None:
+    """A script that exits normally right after runs.create: its run is finished at exit
+    (bounded by Options.exit_wait), and the interpreter exits 0."""
+    c, assistant_id, thread_id = setup
+    proc = start_child(
+        f"""
+        run = c.beta.threads.runs.create(thread_id={thread_id!r}, assistant_id={assistant_id!r})
+        say(run=run.id)
+        """,
+        emulator,
+        db_url,
+    )
+    code, lines = finish_child(proc, timeout=30)
+    assert code == 0
+    run = c.beta.threads.runs.retrieve(thread_id=thread_id, run_id=lines[0]["run"])
+    assert run.status == "completed"
+
+
+def test_replies_never_misordered_when_processes_take_turns(emulator: Any, db_url: str) -> None:
+    """Several processes add messages and run on one thread: every reply answers the last
+    user message listed before it (a message is never placed before a reply whose run did
+    not see it)."""
+    c = survivor(emulator, db_url)
+    a = c.beta.assistants.create(model="gpt-4o")
+    t = c.beta.threads.create()
+    code = f"""
+    import openai
+    def retry(fn):
+        while True:
+            try:
+                return fn()
+            except openai.BadRequestError:  # the thread has an active run: take turns
+                time.sleep(0.01)
+    for n in range(5):
+        retry(lambda: c.beta.threads.messages.create(
+            thread_id={t.id!r}, role="user", content=f"p{{os.getpid()}} n{{n}}"))
+        retry(lambda: c.beta.threads.runs.create_and_poll(
+            thread_id={t.id!r}, assistant_id={a.id!r}, poll_interval_ms=20))
+    say(ok=n)
+    """
+    procs = [start_child(code, emulator, db_url) for _ in range(4)]
+    for p in procs:
+        rc, lines = finish_child(p, timeout=120)
+        assert rc == 0, p.stderr
+    msgs = list(c.beta.threads.messages.list(thread_id=t.id, order="asc"))
+    last_user = None
+    misordered = 0
+    for m in msgs:
+        text = m.content[0].text.value
+        if m.role == "user":
+            last_user = text
+        elif text != f"You said: {last_user}":
+            misordered += 1
+    assert sum(m.role == "user" for m in msgs) == 20
+    assert misordered == 0
+
+
+def test_database_made_by_the_previous_release_is_upgraded(tmp_path: Path) -> None:
+    """A SQLite file with schema version 1 (no lease columns) gains them in place."""
+    import sqlite3
+
+    path = tmp_path / "v1.db"
+    con = sqlite3.connect(path)
+    con.executescript(
+        """
+        CREATE TABLE compat_meta (key VARCHAR(64) PRIMARY KEY, value VARCHAR NOT NULL);
+        INSERT INTO compat_meta VALUES ('schema_version', '1');
+        CREATE TABLE compat_run (seq INTEGER PRIMARY KEY, id VARCHAR(64) UNIQUE NOT NULL,
+            thread_id VARCHAR(64) NOT NULL, status VARCHAR(32) NOT NULL, expires_at BIGINT,
+            ord BIGINT NOT NULL, body JSON NOT NULL, state JSON NOT NULL);
+        """
+    )
+    con.commit()
+    con.close()
+    import store
+
+    s = store.Store(f"sqlite:///{path}")
+    try:
+        with s.read() as repo:
+            assert repo.lapsed_runs(0) == []
+    finally:
+        s.close()
+    con = sqlite3.connect(path)
+    cols = {r[1] for r in con.execute("PRAGMA table_info(compat_run)")}
+    version = con.execute("SELECT value FROM compat_meta").fetchone()[0]
+    con.close()
+    assert {"owner", "lease_until"} <= cols and version == str(store.SCHEMA_VERSION)
+
+
+@pytest.mark.skipif(os.name != "posix", reason="signals")
+def test_sigterm_during_exit_wait_hands_the_run_over(
+    setup: Any, emulator: Any, db_url: str
+) -> None:
+    c, assistant_id, thread_id = setup
+    emulator.delta_delay = 0.1  # long enough that the exit wait is still going on
+    proc = start_child(
+        f"""
+        run = c.beta.threads.runs.create(thread_id={thread_id!r}, assistant_id={assistant_id!r})
+        say(run=run.id)
+        """,
+        emulator,
+        db_url,
+    )
+    line = proc.stdout.readline()  # type: ignore[union-attr]
+    run_id = json.loads(line)["run"]
+    time.sleep(0.5)
+    proc.terminate()
+    proc.communicate(timeout=30)
+    emulator.delta_delay = 0.0
+    run = wait_terminal(c, thread_id, run_id, limit=LEASE * 3 + 5)
+    assert run.status in ("failed", "completed")
+    continues(c, thread_id, assistant_id)
