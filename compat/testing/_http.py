@@ -14,12 +14,17 @@ import secrets
 import socket
 import sys
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from .._errors import invalid
 
-if TYPE_CHECKING:
-    from .emulator import ResponsesEmulator
+
+class Application(Protocol):
+    """What the server calls on the emulator it serves."""
+
+    def _track(self, conn: socket.socket, *, add: bool) -> None: ...
+
+    def _dispatch(self, h: Handler, method: str) -> None: ...
 
 
 class Abort(Exception):
@@ -31,7 +36,7 @@ class Server(ThreadingHTTPServer):
 
     daemon_threads = True
     block_on_close = False  # stop() must not wait for keep-alive or streaming connections
-    emulator: ResponsesEmulator
+    emulator: Application
 
     def handle_error(self, request: Any, client_address: Any) -> None:
         # A client that stops reading (a consumer closing a stream early) is normal here.

@@ -190,6 +190,7 @@ class ResponsesEmulator:
         refusal: str | None = None,
         usage: tuple[int, int] | None = None,
         delay: float = 0.0,
+        disconnect_after: int | None = None,
         times: int = 1,
     ) -> None:
         """Queue the next answer(s) of ``POST /v1/responses``, overriding the default model.
@@ -206,7 +207,9 @@ class ResponsesEmulator:
         ``response.failed`` (``response.error`` set); non-stream answers are a ``failed``
         Response. ``incomplete``: ``"max_output_tokens"`` or ``"content_filter"``: half the
         text, status ``incomplete``. ``usage``: ``(input_tokens, output_tokens)``. ``delay``:
-        extra seconds before the first byte. With only modifiers (``incomplete``, ``usage``,
+        extra seconds before the first byte. ``disconnect_after``: a stream sends that many
+        events, then the connection drops mid-body (no final event, no last chunk), as a
+        proxy or network fault would do. With only modifiers (``incomplete``, ``usage``,
         ``stream_error``, ``delay``) the default model still picks the output. ``times``: queue
         the same answer N times.
 
@@ -225,6 +228,7 @@ class ResponsesEmulator:
             refusal=refusal,
             usage=usage,
             delay=delay,
+            disconnect_after=disconnect_after,
         )
         with self._lock:
             self._queue.extend(Script(**vars(script)) for _ in range(times))
@@ -346,10 +350,21 @@ class ResponsesEmulator:
         if self._stopping.is_set():
             raise Abort
 
-    def _send_stream(self, h: Handler, events: Iterator[tuple[dict[str, Any], bool]]) -> None:
-        """Write SSE events with chunked transfer encoding, pausing after deltas."""
+    def _send_stream(
+        self,
+        h: Handler,
+        events: Iterator[tuple[dict[str, Any], bool]],
+        disconnect_after: int | None = None,
+    ) -> None:
+        """Write SSE events with chunked transfer encoding, pausing after deltas; with
+        ``disconnect_after``, drop the connection after that many events."""
         start_event_stream(h)
-        for event, is_delta in events:
+        for n, (event, is_delta) in enumerate(events):
+            if n == disconnect_after:
+                h.wfile.flush()
+                h.connection.shutdown(socket.SHUT_RDWR)
+                h.close_connection = True
+                raise Abort
             self._wait(0)
             send_event(h, event)
             if is_delta and self.delta_delay > 0:
@@ -417,7 +432,8 @@ class ResponsesEmulator:
                 self.responses[resp_id] = final
                 self._conversations[resp_id] = [*history, *outcome.output]
         if body.get("stream"):
-            self._send_stream(h, stream_events(body, final, outcome))
+            cut = script.disconnect_after if script else None
+            self._send_stream(h, stream_events(body, final, outcome), cut)
         else:
             send_json(h, 200, final)
 

@@ -63,6 +63,7 @@ class Script:
     refusal: str | None = None
     usage: tuple[int, int] | None = None
     delay: float = 0.0
+    disconnect_after: int | None = None
 
     @property
     def overrides_output(self) -> bool:

@@ -212,6 +212,27 @@ async def test_failure_inside_a_stream(client: Any, emulator: Any) -> None:
     )
 
 
+async def test_connection_dropped_mid_stream_fails_the_run(client: Any, emulator: Any) -> None:
+    """A connection the network drops mid-answer ends the run as thread.run.failed with
+    last_error, whichever HTTP library the SDK uses (httpx raises its own error bare)."""
+    emulator.enqueue(text="alpha beta gamma delta epsilon", disconnect_after=6)
+    a, t = await setup(client, "hi")
+    events = await _events(
+        await aw(client.beta.threads.runs.create(thread_id=t.id, assistant_id=a.id, stream=True))
+    )
+    assert [e.event for e in events if e.event == "error"] == []
+    assert events[-1].event == "thread.run.failed"
+    assert events[-1].data.last_error.code == "server_error"
+    run = await aw(client.beta.threads.runs.retrieve(thread_id=t.id, run_id=events[-1].data.id))
+    assert run.status == "failed"
+    # polled runs end the same way, and the thread goes on
+    emulator.enqueue(text="alpha beta gamma", disconnect_after=6)
+    run = await aw(client.beta.threads.runs.create_and_poll(thread_id=t.id, assistant_id=a.id))
+    assert run.status == "failed" and run.last_error.code == "server_error"
+    run = await aw(client.beta.threads.runs.create_and_poll(thread_id=t.id, assistant_id=a.id))
+    assert run.status == "completed"
+
+
 async def test_tokens_are_forwarded_as_they_arrive(client: Any, emulator: Any) -> None:
     emulator.delta_delay = 0.2
     emulator.enqueue(text="alpha beta gamma delta epsilon")
