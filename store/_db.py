@@ -80,9 +80,18 @@ def transaction(engine: Engine, *, write: bool) -> Iterator[Connection]:
                 yield conn
         finally:
             _write_intent.on = False
-    except (OperationalError, InterfaceError) as exc:
+    except _unavailable_errors(engine) as exc:
         # Down, locked past the busy timeout, full, or gone: nothing was committed.
-        raise StoreUnavailable(str(exc.orig or exc).strip()) from exc
+        orig = getattr(exc, "orig", None) or exc
+        raise StoreUnavailable(str(orig).strip()) from exc
+
+
+def _unavailable_errors(engine: Engine) -> tuple[type[BaseException], ...]:
+    """What a store that is down, locked, full or gone raises, through SQLAlchemy or from
+    the DB-API connection the repository's hot statements use directly."""
+    dbapi = engine.dialect.dbapi
+    extra = (dbapi.OperationalError, dbapi.InterfaceError) if dbapi is not None else ()
+    return (OperationalError, InterfaceError, *extra)
 
 
 def create_schema(engine: Engine) -> None:

@@ -53,6 +53,16 @@ def get_or_404(
     return obj
 
 
+def get_in_thread(repo: Repo, kind: Literal["message", "run"], id_: str, thread_id: str) -> Obj:
+    """``get_or_404(thread)`` then ``get_or_404(kind, thread_id=…)`` with the same errors, in
+    one query when the object is there (it only exists while its thread does)."""
+    obj = repo.get(kind, id_)
+    if obj is None or obj.get("thread_id") != thread_id:
+        get_or_404(repo, "thread", thread_id)
+        raise not_found(_NAMES[kind], id_)
+    return obj
+
+
 def list_page(
     sv: Services,
     req: LocalRequest,
@@ -65,10 +75,8 @@ def list_page(
     """``(list envelope, validated query)`` for a cursor-paginated list endpoint."""
     q = _params.list_query(req.query(), allow_run_id=allow_run_id, allow_include=allow_include)
     with sv.store.read() as repo:
-        if "thread_id" in scope:
-            get_or_404(repo, "thread", scope["thread_id"])
         if "run_id" in scope and kind == "step":
-            get_or_404(repo, "run", scope["run_id"], thread_id=scope["thread_id"])
+            get_in_thread(repo, "run", scope["run_id"], scope["thread_id"])
         run_filter = q.get("run_id") if kind == "message" else scope.get("run_id")
         page = repo.page(
             kind,
@@ -79,6 +87,8 @@ def list_page(
             thread_id=scope.get("thread_id"),
             run_id=run_filter,
         )
+        if not page.data and "thread_id" in scope:
+            get_or_404(repo, "thread", scope["thread_id"])  # a page of items proves it exists
     return _objects.page(page.data, page.has_more), q
 
 

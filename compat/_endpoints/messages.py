@@ -12,7 +12,15 @@ from store import Repo
 from .. import _objects, _params
 from .._errors import invalid, not_found
 from .._ids import new_id, now_ns
-from ._common import active_run, check_ids, get_or_404, list_page, thread_write, upstream
+from ._common import (
+    active_run,
+    check_ids,
+    get_in_thread,
+    get_or_404,
+    list_page,
+    thread_write,
+    upstream,
+)
 
 if TYPE_CHECKING:
     from .._engine.runner import Services
@@ -82,7 +90,7 @@ def create(sv: Services, req: LocalRequest, thread_id: str) -> Obj:
             thread = None
 
     def insert(repo: Repo) -> None:
-        if repo.lock_thread(thread_id) is None:
+        if not repo.lock_thread(thread_id):
             raise not_found("thread", thread_id)
         active = active_run(sv, repo, now, thread_id=thread_id)
         if active is not None:
@@ -107,16 +115,14 @@ def list_(sv: Services, req: LocalRequest, thread_id: str) -> Obj:
 def retrieve(sv: Services, req: LocalRequest, thread_id: str, message_id: str) -> Obj:
     check_ids(thread_id=thread_id, message_id=message_id)
     with sv.store.read() as repo:
-        get_or_404(repo, "thread", thread_id)
-        return get_or_404(repo, "message", message_id, thread_id=thread_id)
+        return get_in_thread(repo, "message", message_id, thread_id)
 
 
 def update(sv: Services, req: LocalRequest, thread_id: str, message_id: str) -> Obj:
     check_ids(thread_id=thread_id, message_id=message_id)
     p = _params.message_update(req.json())
     with sv.store.write() as repo:
-        get_or_404(repo, "thread", thread_id)
-        msg = get_or_404(repo, "message", message_id, thread_id=thread_id)
+        msg = get_in_thread(repo, "message", message_id, thread_id)
         if "metadata" in p:
             msg["metadata"] = p["metadata"] or {}
         repo.save("message", msg)
@@ -126,7 +132,6 @@ def update(sv: Services, req: LocalRequest, thread_id: str, message_id: str) -> 
 def delete(sv: Services, req: LocalRequest, thread_id: str, message_id: str) -> Obj:
     check_ids(thread_id=thread_id, message_id=message_id)
     with sv.store.write() as repo:
-        get_or_404(repo, "thread", thread_id)
-        get_or_404(repo, "message", message_id, thread_id=thread_id)
+        get_in_thread(repo, "message", message_id, thread_id)
         repo.delete("message", message_id)
     return _objects.deleted(message_id, "thread.message.deleted")

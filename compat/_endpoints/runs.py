@@ -20,7 +20,7 @@ from .._engine.lifecycle import cancel as cancel_run
 from .._errors import invalid
 from .._ids import new_id, now_ns
 from .._wire import LocalResponse, json_response
-from ._common import active_run, check_ids, get_or_404, list_page, thread_write
+from ._common import active_run, check_ids, get_in_thread, get_or_404, list_page, thread_write
 from .messages import attach_file_search, build_message
 from .threads import create_thread, store_thread
 
@@ -145,7 +145,7 @@ def create(sv: Services, req: LocalRequest, thread_id: str) -> Obj | LocalRespon
             thread = None
 
     def insert(repo: Repo) -> Obj:
-        if repo.lock_thread(thread_id) is None:
+        if not repo.lock_thread(thread_id):
             get_or_404(repo, "thread", thread_id)
         assistant = get_or_404(repo, "assistant", p["assistant_id"])
         active = active_run(sv, repo, now, thread_id=thread_id)
@@ -201,8 +201,7 @@ def _read_run(sv: Services, thread_id: str, run_id: str) -> Obj:
     """The run; one past ``expires_at`` is expired and one whose client went away is taken
     over first (so a reader never waits on a run nobody executes)."""
     with sv.store.read() as repo:
-        get_or_404(repo, "thread", thread_id)
-        run = get_or_404(repo, "run", run_id, thread_id=thread_id)
+        run = get_in_thread(repo, "run", run_id, thread_id)
         orphan = run["status"] in OWNED and sv.runner.lapsed(repo, run_id)
     overdue = run["status"] in ACTIVE and (run.get("expires_at") or 0) < sv.now()
     if not (orphan or overdue):
@@ -215,7 +214,7 @@ def _read_run(sv: Services, thread_id: str, run_id: str) -> Obj:
     else:
         sv.runner.take_over(run_id)
     with sv.store.read() as repo:
-        return get_or_404(repo, "run", run_id, thread_id=thread_id)
+        return get_in_thread(repo, "run", run_id, thread_id)
 
 
 def retrieve(sv: Services, req: LocalRequest, thread_id: str, run_id: str) -> LocalResponse:
@@ -225,9 +224,11 @@ def retrieve(sv: Services, req: LocalRequest, thread_id: str, run_id: str) -> Lo
     run = _read_run(sv, thread_id, run_id)
     if req.headers.get("x-stainless-poll-helper") == "true" and run["status"] not in POLL_STOP:
         # The SDK's poll helper: answer when the run needs the caller, not on a fixed tick.
-        # A sync client executes a run it leases right here, in the polling thread.
-        if run["status"] == "queued" and runner.owns(run_id) and runner.execute_here(run_id):
-            run = _read_run(sv, thread_id, run_id)
+        # A sync client executes a run it queued right here, in the polling thread.
+        if run["status"] == "queued" and runner.owns(run_id):
+            ended = runner.execute_here(run_id)
+            if ended is not None:
+                run = ended
         limit = sv.options.poll_wait
         if req.timeout:
             limit = min(limit, req.timeout / 2)
@@ -245,8 +246,7 @@ def update(sv: Services, req: LocalRequest, thread_id: str, run_id: str) -> Obj:
     check_ids(thread_id=thread_id, run_id=run_id)
     p = _params.run_update(req.json())
     with sv.store.write() as repo:
-        get_or_404(repo, "thread", thread_id)
-        run = get_or_404(repo, "run", run_id, thread_id=thread_id)
+        run = get_in_thread(repo, "run", run_id, thread_id)
         if "metadata" in p:
             run["metadata"] = p["metadata"] or {}
         # Only metadata changes: a conditional update keeps a concurrent transition intact.

@@ -13,27 +13,25 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable, Iterator
-from typing import TYPE_CHECKING, Any, TypeVar
+from collections.abc import Awaitable, Callable, Iterator
+from typing import Any, Protocol, TypeVar
 
 import openai
 
-from store import Repo, StoreUnavailable
+from store import Repo, Store, StoreUnavailable
 
 from .._ids import new_id, now_ns
+from .._options import Options
 from .._translate.context import BudgetExhausted
 from .._translate.output import last_error_from_upstream
 from .._translate.request import TurnInput, to_response_request
 from .effects import Lost, apply_effects, has_writes
-from .feed import Feed
+from .feed import Feed, RunWatch
 from .lifecycle import finish
 from .machine import Effect, Emit, RunMachine, Transition
 from .status import TERMINAL
 from .turn import build_turn_input
 from .upstream import AsyncUpstream, Upstream
-
-if TYPE_CHECKING:
-    from .runner import Services
 
 log = logging.getLogger("compat.engine")
 
@@ -43,6 +41,34 @@ T = TypeVar("T")
 _CHECK_EVERY = 0.25  # seconds between checks for a cancel made by another process
 _FLUSH_EVERY = 0.25  # longest a run nobody streams keeps its progress unsaved
 _SERVER_ERROR = "The server had an error while processing your request."
+
+
+class RunControl(Protocol):
+    """What a driver needs of the runner that started it."""
+
+    watch: RunWatch
+
+    def release(self, run_id: str, token: object) -> None: ...
+
+    def cancel_requested(self, run_id: str) -> bool: ...
+
+    def io(self, fn: Callable[..., T], *args: Any) -> Awaitable[T]: ...
+
+
+class Services(Protocol):
+    """What a driver is given: store, options, upstream and its runner."""
+
+    @property
+    def store(self) -> Store: ...
+
+    @property
+    def options(self) -> Options: ...
+
+    @property
+    def upstream(self) -> Upstream | AsyncUpstream: ...
+
+    @property
+    def runner(self) -> RunControl: ...
 
 
 class GiveUp(Exception):
@@ -81,6 +107,7 @@ class Segment:
         self._last_check = time.monotonic()
         self._pending: list[Effect] = []
         self._pending_since = 0.0
+        self.lost = False  # another actor changed the run (its stored state is authoritative)
 
     @property
     def finished(self) -> bool:
@@ -295,6 +322,7 @@ class Segment:
     def settle_lost(self) -> None:
         """Another actor changed the run: finish a pending cancel, or report what it is now."""
         self._pending = []
+        self.lost = True
 
         def settle(repo: Repo) -> Obj | None:
             run = repo.get("run", self.run_id)
@@ -342,9 +370,13 @@ class RunDriver:
         self.seg = Segment(services, run_id, feed, claim)
         self.up: Upstream = services.upstream  # type: ignore[assignment]
 
-    def run(self) -> None:
+    def run(self) -> Obj | None:
+        """The whole segment; the run as saved at its end (None if it did not start here
+        or was changed elsewhere)."""
         for _ in self.steps():
             pass
+        m = self.seg.machine
+        return dict(m.run) if m is not None and m.finished and not self.seg.lost else None
 
     def steps(self) -> Iterator[None]:
         """The segment, yielding after each upstream event is saved and published."""

@@ -117,10 +117,11 @@ class Runner:
         return lease is not None and lease[1] < now_ms()
 
     # -- claims within this process ---------------------------------------------------------
-    def claim(self, run_id: str) -> object | None:
-        """Claim the run for one thread or task of this process; None if one has it."""
+    def claim(self, run_id: str, *, unstarted: bool = False) -> object | None:
+        """Claim the run for one thread or task of this process; None if one has it (or,
+        with ``unstarted``, if the run is no longer waiting to start here)."""
         with self._lock:
-            if run_id in self._claims:
+            if run_id in self._claims or (unstarted and run_id not in self._unstarted):
                 return None
             token = object()
             self._claims[run_id] = token
@@ -174,22 +175,21 @@ class Runner:
         """True for a run this client queued and nobody has started yet."""
         return run_id in self._unstarted
 
-    def execute_here(self, run_id: str) -> bool:
-        """Execute the run's segment in this thread if nobody here is (sync clients); True
-        when it ran."""
+    def execute_here(self, run_id: str) -> Obj | None:
+        """Execute the run's segment in this thread if nobody here is (sync clients); the
+        run as the segment left it (None when it did not run here)."""
         if self.is_async:
-            return False
+            return None
         token = self.claim(run_id)
         if token is None:
-            return False
-        RunDriver(self.services, run_id, None, token).run()
-        return True
+            return None
+        return RunDriver(self.services, run_id, None, token).run()
 
     def _spawn_thread(self, run_id: str, *, delay: float = 0.0) -> None:
         def later() -> None:
             if delay:
                 time.sleep(delay)
-            token = self.claim(run_id)
+            token = self.claim(run_id, unstarted=bool(delay))
             if token is not None:
                 RunDriver(self.services, run_id, None, token).run()
 

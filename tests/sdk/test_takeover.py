@@ -98,7 +98,8 @@ def test_killed_mid_run_is_failed_and_thread_continues(
         f"""
         run = c.beta.threads.runs.create(thread_id={thread_id!r}, assistant_id={assistant_id!r})
         wait_started({thread_id!r}, run.id)
-        time.sleep(0.3)
+        while not c.beta.threads.messages.list({thread_id!r}, run_id=run.id).data:
+            time.sleep(0.02)  # the reply is being written
         say(run=run.id)
         die()
         """,
