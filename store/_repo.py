@@ -6,7 +6,7 @@ Imports: sqlalchemy, own modules.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any, Literal
 
@@ -72,7 +72,7 @@ class Repo:
         body: dict[str, Any],
         *,
         ord: int,
-        state: dict[str, Any] | None = None,
+        state: Mapping[str, Any] | None = None,
         lease: tuple[str, int] | None = None,
     ) -> None:
         """Insert a new object; run inserts raise ActiveRunConflict when the thread is busy.
@@ -210,7 +210,7 @@ class Repo:
         body: dict[str, Any],
         *,
         from_statuses: Iterable[str],
-        state: dict[str, Any] | None = None,
+        state: Mapping[str, Any] | None = None,
         lease: tuple[str, int] | None = None,
     ) -> bool:
         """Save ``body`` only if the stored status is still one of ``from_statuses``.

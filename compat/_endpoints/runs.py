@@ -7,7 +7,7 @@ Imports: store, compat internals.
 from __future__ import annotations
 
 import time
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from store import ACTIVE_RUN_STATUSES as ACTIVE
 from store import OWNED_RUN_STATUSES as OWNED
@@ -17,6 +17,7 @@ from .. import _objects, _params
 from .._engine.feed import Feed
 from .._engine.lifecycle import accept_tool_outputs, expire_overdue
 from .._engine.lifecycle import cancel as cancel_run
+from .._engine.state import RunState
 from .._errors import invalid
 from .._ids import new_id, now_ns
 from .._wire import LocalResponse, json_response
@@ -39,7 +40,7 @@ def _busy(thread_id: str, run_id: str | None) -> Exception:
     return invalid(f"Thread {thread_id} already has an active run {run_id}.")
 
 
-def effective_config(assistant: Obj, p: Obj) -> tuple[Obj, Obj]:
+def effective_config(assistant: Obj, p: Obj) -> tuple[Obj, RunState]:
     """``(run settings, private state)``: run params over the assistant's, defaults last."""
 
     def pick(key: str, default: Any) -> Any:
@@ -84,7 +85,7 @@ def effective_config(assistant: Obj, p: Obj) -> tuple[Obj, Obj]:
     }
     if "last_messages" not in cfg["truncation_strategy"]:
         cfg["truncation_strategy"] = {**cfg["truncation_strategy"], "last_messages": None}
-    state: Obj = {}
+    state: RunState = {}
     # Sampling params go upstream only when someone set them (reasoning models reject them).
     for key in ("temperature", "top_p"):
         if p.get(key) is not None:
@@ -114,7 +115,7 @@ def _new_run(
     assistant: Obj,
     p: Obj,
     include: list[str],
-    extra_state: Obj,
+    extra_state: RunState,
 ) -> Obj:
     cfg, state = effective_config(assistant, p)
     cfg["tool_resources"] = extra_state.get("tool_resources") or {}  # create_and_run's own
@@ -176,7 +177,9 @@ def create_thread_and_run(sv: Services, req: LocalRequest) -> Obj | LocalRespons
     with sv.store.read() as repo:
         assistant = get_or_404(repo, "assistant", p["assistant_id"])
     thread, thread_ord, msgs = create_thread(sv, dict(p.get("thread") or {}))
-    extra_state = {"tool_resources": _objects.normalize_resources(p.get("tool_resources"))}
+    extra_state: RunState = {
+        "tool_resources": _objects.normalize_resources(p.get("tool_resources")) or {}
+    }
     with sv.store.write() as repo:
         store_thread(repo, thread, thread_ord, msgs)
         run = _new_run(sv, repo, thread["id"], assistant, p, [], extra_state)
@@ -283,7 +286,12 @@ def submit_tool_outputs(
         found = repo.get_with_state("run", run_id)
         assert found is not None
         run, events = accept_tool_outputs(
-            repo, found[0], found[1], p["tool_outputs"], now, lease=sv.runner.lease()
+            repo,
+            found[0],
+            cast(RunState, found[1]),
+            p["tool_outputs"],
+            now,
+            lease=sv.runner.lease(),
         )
     for rid in [*expired, run_id]:
         sv.runner.watch.notify(rid)

@@ -14,6 +14,7 @@ from store import Repo
 from .._errors import invalid
 from .effects import Lost, apply_effects
 from .machine import Effect, Emit, Transition, close_open, end_run
+from .state import RunState
 from .status import OWNED, RunEvent, advance, allows
 
 Obj = dict[str, Any]
@@ -98,7 +99,13 @@ def cancel(repo: Repo, run: Obj, now: int, *, executor_alive: bool) -> Obj:
 
 
 def accept_tool_outputs(
-    repo: Repo, run: Obj, state: Obj, outputs: list[Obj], now: int, *, lease: tuple[str, int]
+    repo: Repo,
+    run: Obj,
+    state: RunState,
+    outputs: list[Obj],
+    now: int,
+    *,
+    lease: tuple[str, int],
 ) -> tuple[Obj, list[Emit]]:
     """Store submitted outputs on the pending tool_calls step and requeue the run, leased
     to the submitting client. Returns the queued run and the events a stream of the
@@ -111,9 +118,8 @@ def accept_tool_outputs(
         raise invalid(f"Expected tool outputs for call_ids {expected!r}, got {got!r}")
     by_id = {o["tool_call_id"]: o.get("output", "") for o in outputs}
     events: list[Emit] = []
-    step = (
-        repo.get("step", state.get("pending_step_id", "")) if state.get("pending_step_id") else None
-    )
+    pending = state.get("pending_step_id")
+    step = repo.get("step", pending) if pending else None
     if step is not None:
         for call in step["step_details"]["tool_calls"]:
             if call["type"] == "function" and call["id"] in by_id:
@@ -121,7 +127,7 @@ def accept_tool_outputs(
         step.update(status="completed", completed_at=now, usage=state.get("pending_step_usage"))
         repo.save("step", step)
         events.append(Emit("thread.run.step.completed", step))
-    state = dict(state)
+    state = RunState(**state)
     state.pop("pending_step_id", None)
     state.pop("pending_step_usage", None)
     prev = run["status"]
