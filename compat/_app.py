@@ -69,6 +69,7 @@ class App:
         """``dispatch`` in a worker thread, so the database never blocks the event loop."""
         loop = asyncio.get_running_loop()
         current_loop.set(loop)
+        self.runner.remember_loop(loop)
         if self._executor is None:
             self._executor = ThreadPoolExecutor(max_workers=32, thread_name_prefix="compat-api")
         ctx = contextvars.copy_context()

@@ -195,8 +195,9 @@ class Runner:
 
         threading.Thread(target=later, name="compat-run", daemon=True).start()
 
-    def remember_loop(self) -> None:
-        loop = current_loop.get()
+    def remember_loop(self, loop: asyncio.AbstractEventLoop | None = None) -> None:
+        """The async client's loop, where runs taken over from the keeper thread execute."""
+        loop = loop or current_loop.get()
         if loop is not None:
             self._loop = loop
 

@@ -329,3 +329,39 @@ def test_sigterm_during_exit_wait_hands_the_run_over(
     run = wait_terminal(c, thread_id, run_id, limit=LEASE * 3 + 5)
     assert run.status in ("failed", "completed")
     continues(c, thread_id, assistant_id)
+
+
+def test_async_client_takes_over_and_executes(emulator: Any, db_url: str) -> None:
+    """An async client (no sync client of this store in the process) takes over a queued
+    orphan and executes it on its event loop."""
+    import asyncio
+
+    async def main() -> str:
+        ac = compat.AsyncOpenAI(
+            base_url=emulator.base_url,
+            api_key="sk-test",
+            store=db_url,
+            max_retries=0,
+            compat_options=Options(lease_seconds=LEASE),
+        )
+        try:
+            a = await ac.beta.assistants.create(model="gpt-4o")
+            t = await ac.beta.threads.create(messages=[{"role": "user", "content": "hi there"}])
+            proc = start_child(
+                f"""
+                r = c.beta.threads.runs.create(thread_id={t.id!r}, assistant_id={a.id!r})
+                say(run=r.id)
+                die()
+                """,
+                emulator,
+                db_url,
+            )
+            _, lines = await asyncio.to_thread(finish_child, proc)
+            run = await ac.beta.threads.runs.poll(thread_id=t.id, run_id=lines[0]["run"])
+            assert run.status == "completed"
+            msgs = await ac.beta.threads.messages.list(thread_id=t.id, run_id=run.id)
+            return str(msgs.data[0].content[0].text.value)
+        finally:
+            await ac.close()
+
+    assert asyncio.run(main()) == "You said: hi there"
