@@ -17,12 +17,16 @@ from typing import Any, Literal
 from .. import _objects
 from .._translate.output import (
     add_usage,
-    citation_marker,
+    annotation_from_stream,
+    code_interpreter_outputs,
+    content_block_from_part,
+    file_search_from_item,
+    image_blocks_from_item,
     incomplete_reasons,
     last_error_from_upstream,
-    text_from_output_text,
     usage_from_response,
 )
+from .._translate.tools import function_tool_call, required_action_from_calls
 
 Obj = dict[str, Any]
 
@@ -120,13 +124,9 @@ def close_open(
                 "message": last_error.get("message", ""),
             }
         if step.get("usage") is None and status == "completed":
-            step["usage"] = _zero_usage()
+            step["usage"] = usage_from_response(None)
         out += [Save("step", _snap(step)), Emit(event, _snap(step))]
     return out
-
-
-def _zero_usage() -> Obj:
-    return {"prompt_tokens": 0, "completion_tokens": 0, "total_tokens": 0}
 
 
 def end_run(run: Obj, status: str, now: int, **fields: Any) -> Obj:
@@ -269,7 +269,7 @@ class RunMachine:
 
     def _complete_step(self, step: Obj, usage: Obj | None) -> list[Effect]:
         step.update(status="completed", completed_at=step.get("completed_at") or step["created_at"])
-        step["usage"] = usage or _zero_usage()
+        step["usage"] = usage or usage_from_response(None)
         if step in self.open_steps:
             self.open_steps.remove(step)
         shown = _objects.public_step(_snap(step), self.include_content)
@@ -311,11 +311,7 @@ class RunMachine:
                 self.fn_item = _Item("function_call", step)
                 effects += eff
             fn = self.fn_item
-            call = {
-                "id": item.get("call_id") or self.new_id("call"),
-                "type": "function",
-                "function": {"name": item.get("name", ""), "arguments": "", "output": None},
-            }
+            call = function_tool_call(item, call_id=item.get("call_id") or self.new_id("call"))
             j = len(fn.step["step_details"]["tool_calls"])
             fn.step["step_details"]["tool_calls"].append(call)
             self.items[idx] = _Item("function_call", fn.step, call_index=j)
@@ -385,47 +381,25 @@ class RunMachine:
         it = self.items.get(ev.get("output_index", -1))
         if it is None or it.message is None:
             return []
-        ann = ev.get("annotation") or {}
         k, block, first = self._text_block(it, ev.get("content_index", 0))
         text = block["text"]
+        found = annotation_from_stream(
+            ev.get("annotation") or {},
+            text=text,
+            output_index=ev.get("output_index", 0),
+            shift=it.inserted.get(k, 0),
+            file_ids=self.file_ids,
+        )
+        if found is None:
+            return []
+        out, marker = found
         a = len(text["annotations"])
-        typ = ann.get("type")
-        value_delta = ""
-        if typ == "file_citation":
-            # Responses has no markers: place one at the current end of the streamed text.
-            n = sum(1 for x in text["annotations"] if x["type"] == "file_citation")
-            marker = citation_marker(ev.get("output_index", 0), n, ann.get("filename") or "source")
-            start = len(text["value"])
+        delta_text: Obj = {"annotations": [{"index": a, **out}]}
+        if marker:
             text["value"] += marker
             it.inserted[k] = it.inserted.get(k, 0) + len(marker)
-            value_delta = marker
-            out = {
-                "type": "file_citation",
-                "text": marker,
-                "start_index": start,
-                "end_index": start + len(marker),
-                "file_citation": {"file_id": ann.get("file_id", "")},
-            }
-        elif typ == "container_file_citation":
-            shift = it.inserted.get(k, 0)
-            start, end = ann.get("start_index", 0) + shift, ann.get("end_index", 0) + shift
-            span = text["value"][start:end]
-            if not span:
-                return []
-            fid = self.file_ids.get(ann.get("file_id", ""), ann.get("file_id", ""))
-            out = {
-                "type": "file_path",
-                "text": span,
-                "start_index": start,
-                "end_index": end,
-                "file_path": {"file_id": fid},
-            }
-        else:
-            return []  # url_citation and friends have no Assistants counterpart
+            delta_text = {"value": marker, **delta_text}
         text["annotations"].append(out)
-        delta_text: Obj = {"annotations": [{"index": a, **out}]}
-        if value_delta:
-            delta_text = {"value": value_delta, **delta_text}
         if first:
             delta_text.setdefault("annotations", [])
         return [self._message_delta(it.message, {"index": k, "type": "text", "text": delta_text})]
@@ -489,10 +463,10 @@ class RunMachine:
         effects: list[Effect] = []
         if it.kind == "message" and it.message is not None:
             msg = it.message
-            self._fill_missing_text(it, item, idx)
-            for part in item.get("content") or []:
-                for ann in part.get("annotations") or []:
-                    self._maybe_image_block(msg, ann)
+            self._fill_missing_parts(it, item, idx)
+            msg["content"] += image_blocks_from_item(
+                item, file_ids=self.file_ids, content=msg["content"]
+            )
             if item.get("status") == "incomplete":
                 msg.update(
                     status="incomplete",
@@ -517,14 +491,7 @@ class RunMachine:
             ci = call["code_interpreter"]
             if item.get("code") is not None:
                 ci["input"] = item["code"]
-            outputs = []
-            for out in item.get("outputs") or []:
-                if out.get("type") == "logs":
-                    outputs.append({"type": "logs", "logs": out.get("logs", "")})
-                elif out.get("type") == "image" and out.get("url") in self.file_ids:
-                    outputs.append(
-                        {"type": "image", "image": {"file_id": self.file_ids[out["url"]]}}
-                    )
+            outputs = code_interpreter_outputs(item, file_ids=self.file_ids)
             if outputs:
                 ci["outputs"] = outputs
                 effects.append(
@@ -543,58 +510,22 @@ class RunMachine:
             self.held = it
         elif it.kind == "file_search_call":
             call = it.step["step_details"]["tool_calls"][0]
-            call["file_search"] = {
-                "ranking_options": {"ranker": "default_2024_08_21", "score_threshold": 0.0},
-                "results": [
-                    {
-                        "file_id": r.get("file_id", ""),
-                        "file_name": r.get("filename") or "",
-                        "score": r.get("score") or 0.0,
-                        # content is kept for `include` on later reads; stripped by endpoints
-                        "content": [{"type": "text", "text": r.get("text") or ""}],
-                    }
-                    for r in item.get("results") or []
-                ],
-            }
+            # content is kept for `include` on later reads; stripped when shown
+            call["file_search"] = file_search_from_item(item)
             it.step["completed_at"] = now
             self.held = it
         return effects
 
-    def _fill_missing_text(self, it: _Item, item: Obj, idx: int) -> None:
-        """Use the done item's text when a part arrived without deltas."""
+    def _fill_missing_parts(self, it: _Item, item: Obj, idx: int) -> None:
+        """Use the done item's parts that arrived without deltas."""
         assert it.message is not None
         for ci, part in enumerate(item.get("content") or []):
-            if part.get("type") == "output_text" and ci not in it.blocks:
+            if ci in it.blocks:
+                continue
+            block = content_block_from_part(part, output_index=idx, file_ids=self.file_ids)
+            if block is not None:
                 it.blocks[ci] = len(it.message["content"])
-                it.message["content"].append(
-                    {
-                        "type": "text",
-                        "text": text_from_output_text(
-                            part, output_index=idx, file_ids=self.file_ids
-                        ),
-                    }
-                )
-            elif part.get("type") == "refusal" and ci not in it.blocks:
-                it.blocks[ci] = len(it.message["content"])
-                it.message["content"].append(
-                    {"type": "refusal", "refusal": part.get("refusal", "")}
-                )
-
-    def _maybe_image_block(self, msg: Obj, ann: Obj) -> None:
-        if ann.get("type") != "container_file_citation":
-            return
-        name = (ann.get("filename") or "").lower()
-        if not name.endswith((".png", ".jpg", ".jpeg", ".gif", ".webp")):
-            return
-        fid = self.file_ids.get(ann.get("file_id", ""), ann.get("file_id", ""))
-        if any(
-            b.get("type") == "image_file" and b["image_file"]["file_id"] == fid
-            for b in msg["content"]
-        ):
-            return
-        msg["content"].append(
-            {"type": "image_file", "image_file": {"file_id": fid, "detail": None}}
-        )
+                it.message["content"].append(block)
 
     def _turn_usage(self, response: Obj) -> Obj:
         usage = usage_from_response(response.get("usage"))
@@ -623,22 +554,9 @@ class RunMachine:
             self.state["pending_step_usage"] = usage
             self.state["pending_step_id"] = self.fn_item.step["id"]
             self.run["status"] = "requires_action"
-            self.run["required_action"] = {
-                "type": "submit_tool_outputs",
-                "submit_tool_outputs": {
-                    "tool_calls": [
-                        {
-                            "id": c["id"],
-                            "type": "function",
-                            "function": {
-                                "name": c["function"]["name"],
-                                "arguments": c["function"]["arguments"],
-                            },
-                        }
-                        for c in self.fn_item.step["step_details"]["tool_calls"]
-                    ]
-                },
-            }
+            self.run["required_action"] = required_action_from_calls(
+                self.fn_item.step["step_details"]["tool_calls"]
+            )
             effects += [Save("step", _snap(self.fn_item.step))]
             effects += [
                 Transition(_snap(self.run), ("in_progress",), self.state),

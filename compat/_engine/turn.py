@@ -1,6 +1,8 @@
 """Gather what one Responses call needs from the store into a TurnInput.
 
-Imports: store (Repo), compat._translate types.
+The thread's history comes from ``history.read_history``: read and translated for replay
+incrementally, only what is new since the thread's previous turn in this process.
+Imports: store (Repo), compat._translate types, compat._engine.history.
 """
 
 from __future__ import annotations
@@ -10,9 +12,10 @@ from typing import TYPE_CHECKING, Any
 from store import Repo
 
 from .._translate.request import TurnInput
+from .history import read_history
 
 if TYPE_CHECKING:
-    from .._app import Options
+    from .._options import Options
 
 Obj = dict[str, Any]
 
@@ -50,20 +53,14 @@ def build_turn_input(
     thread = repo.get("thread", run["thread_id"]) or {}
     assistant = repo.get("assistant", run["assistant_id"]) or {}
     chain = None if replay else chain_point(repo, run, options)
-    history = repo.history(run["thread_id"])
-    attached = [
-        a["file_id"]
-        for m in history
-        if m.get("object") == "thread.message"
-        for a in m.get("attachments") or []
-        if any(t.get("type") == "code_interpreter" for t in a.get("tools") or [])
-    ]
+    thread_history = read_history(repo, run["thread_id"])
+    history = thread_history.entries
     run_res = state.get("tool_resources")
     ci = _merge(
         _resource_ids(assistant.get("tool_resources"), "code_interpreter", "file_ids"),
         _resource_ids(thread.get("tool_resources"), "code_interpreter", "file_ids"),
         _resource_ids(run_res, "code_interpreter", "file_ids"),
-        attached,
+        thread_history.attached,
     )
     vs = _merge(
         _resource_ids(assistant.get("tool_resources"), "file_search", "vector_store_ids"),
@@ -78,7 +75,7 @@ def build_turn_input(
             for item in repo.history(run["thread_id"], after_ord=chain["ord"])
             if item.get("object") != "thread.message" or item.get("run_id") is None
         ]
-    return {
+    turn: TurnInput = {
         "model": run["model"],
         "instructions": run.get("instructions") or "",
         "tools": run.get("tools") or [],
@@ -102,3 +99,6 @@ def build_turn_input(
         "previous_response_id": chain["response_id"] if chain else None,
         "previous_response_ord": chain["ord"] if chain else None,
     }
+    if chain is None:
+        turn["history_input"] = thread_history.inputs
+    return turn

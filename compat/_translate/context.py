@@ -76,36 +76,49 @@ class _Unit:
     items: list[dict[str, Any]] = field(default_factory=list)
     is_message: bool = False
     role: str | None = None
+    costs: list[int] | None = None  # estimate_tokens of each item, when given
 
     def tokens(self) -> int:
+        if self.costs is not None:
+            return sum(self.costs)
         return sum(estimate_tokens(item) for item in self.items)
 
 
-def _group(items: Sequence[dict[str, Any]]) -> list[_Unit]:
-    """Split input items into units; a function_call block with its outputs is one unit."""
+def _group(items: Sequence[dict[str, Any]], costs: Sequence[int] | None = None) -> list[_Unit]:
+    """Split input items into units; a function_call block with its outputs is one unit.
+
+    `costs`: the token estimate of each item, when known (parallel to `items`)."""
     units: list[_Unit] = []
     tool: _Unit | None = None  # the open function_call/function_call_output block
     pending: set[Any] = set()
-    for item in items:
+    for n, item in enumerate(items):
         kind = item.get("type", "message")
         if kind == "function_call":
             if tool is None or not pending:  # a closed block: the next calls start a new one
-                tool = _Unit()
+                tool = _Unit(costs=None if costs is None else [])
                 units.append(tool)
                 pending = set()
-            tool.items.append(item)
+            unit = tool
             pending.add(item.get("call_id"))
         elif kind == "function_call_output":
             if tool is None:  # orphan output: its own unit, removed by _drop_orphans
-                tool = _Unit()
+                tool = _Unit(costs=None if costs is None else [])
                 units.append(tool)
                 pending = set()
-            tool.items.append(item)
+            unit = tool
             pending.discard(item.get("call_id"))
         else:
             tool = None
             pending = set()
-            units.append(_Unit([item], is_message=kind == "message", role=item.get("role")))
+            unit = _Unit(
+                is_message=kind == "message",
+                role=item.get("role"),
+                costs=None if costs is None else [],
+            )
+            units.append(unit)
+        unit.items.append(item)
+        if unit.costs is not None and costs is not None:
+            unit.costs.append(costs[n])
     return units
 
 
@@ -139,6 +152,7 @@ def select_history(
     fixed_tokens: int,
     *,
     tail: int = 0,
+    tokens: Sequence[int] | None = None,
 ) -> list[dict[str, Any]]:
     """Choose the replayed input items of one turn (responses-mapping §3.4).
 
@@ -156,13 +170,15 @@ def select_history(
        the first user message as long as possible and always keeping the newest user
        message with everything after it.
 
-    Returns the kept items, in order, without unmatched function calls or outputs.
+    `tokens`, when given, is `estimate_tokens` of each item (parallel to `items`), e.g. kept
+    from an earlier turn. Returns the kept items, in order, without unmatched function calls
+    or outputs.
     Raises `BudgetExhausted("max_prompt_tokens")` when prompt_tokens_used >= max_prompt_tokens
     or when the newest user message and what follows it alone exceed the budget.
     """
     split = len(items) - max(0, min(tail, len(items)))
-    history = _group(items[:split])
-    current = _group(items[split:])
+    history = _group(items[:split], None if tokens is None else tokens[:split])
+    current = _group(items[split:], None if tokens is None else tokens[split:])
 
     strategy = truncation_strategy or {}
     if strategy.get("type") == "last_messages" and strategy.get("last_messages") is not None:

@@ -9,19 +9,21 @@ Assistants API reported character offsets too.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any, Literal
 
 __all__ = [
     "IMAGE_EXTENSIONS",
     "add_usage",
+    "annotation_from_stream",
     "citation_marker",
-    "code_interpreter_call_from_item",
-    "file_search_call_from_item",
+    "code_interpreter_outputs",
+    "content_block_from_part",
+    "file_search_from_item",
+    "image_blocks_from_item",
     "incomplete_reasons",
     "is_image_filename",
     "last_error_from_upstream",
-    "message_content_from_item",
     "text_from_output_text",
     "usage_from_response",
 ]
@@ -187,118 +189,163 @@ def text_from_output_text(
     return {"value": value, "annotations": [annotation for _, annotation in out]}
 
 
-def message_content_from_item(
-    item: Mapping[str, Any],
+def content_block_from_part(
+    part: Mapping[str, Any],
     *,
     output_index: int,
     file_ids: Mapping[str, str] | None = None,
-) -> list[dict[str, Any]]:
-    """Responses `message` output item -> Assistants message content blocks, in order.
+) -> dict[str, Any] | None:
+    """One Responses message content part -> one Assistants content block, or None.
 
-    `output_text` -> `{"type": "text", "text": text_from_output_text(...)}`, followed by one
-    `{"type": "image_file", "image_file": {"file_id", "detail": None}}` block per distinct
-    image cited by a `container_file_citation` (file_id mapped through `file_ids`);
-    `refusal` -> `{"type": "refusal", "refusal": …}`; other parts are ignored.
+    `output_text` -> `{"type": "text", "text": text_from_output_text(...)}`; `refusal` ->
+    `{"type": "refusal", "refusal": …}`; other parts -> None. Used for parts that arrived
+    whole (no deltas) in a done `message` item.
+    """
+    kind = part.get("type")
+    if kind == "output_text":
+        return {
+            "type": "text",
+            "text": text_from_output_text(part, output_index=output_index, file_ids=file_ids),
+        }
+    if kind == "refusal":
+        return {"type": "refusal", "refusal": part.get("refusal", "")}
+    return None
+
+
+def image_blocks_from_item(
+    item: Mapping[str, Any],
+    *,
+    file_ids: Mapping[str, str] | None = None,
+    content: Sequence[Mapping[str, Any]] = (),
+) -> list[dict[str, Any]]:
+    """The image blocks a done `message` item adds after the message's `content`.
+
+    One `{"type": "image_file", "image_file": {"file_id", "detail": None}}` per distinct
+    image (`is_image_filename`) cited by a `container_file_citation` in any part, in order;
+    the file id is mapped through `file_ids` (unmapped ids are kept). Images `content`
+    already shows are not repeated.
     """
     file_ids = file_ids or {}
+    seen = {
+        (block.get("image_file") or {}).get("file_id")
+        for block in content
+        if block.get("type") == "image_file"
+    }
     blocks: list[dict[str, Any]] = []
-    images_seen: set[str] = set()
     for part in item.get("content") or []:
-        kind = part.get("type")
-        if kind == "output_text":
+        for annotation in part.get("annotations") or []:
+            if annotation.get("type") != "container_file_citation":
+                continue
+            if not is_image_filename(annotation.get("filename")):
+                continue
+            raw = annotation.get("file_id", "")
+            file_id = file_ids.get(raw, raw)
+            if file_id in seen:
+                continue
+            seen.add(file_id)
             blocks.append(
-                {
-                    "type": "text",
-                    "text": text_from_output_text(
-                        part, output_index=output_index, file_ids=file_ids
-                    ),
-                }
+                {"type": "image_file", "image_file": {"file_id": file_id, "detail": None}}
             )
-            for annotation in part.get("annotations") or []:
-                if annotation.get("type") != "container_file_citation":
-                    continue
-                if not is_image_filename(annotation.get("filename")):
-                    continue
-                raw = annotation.get("file_id")
-                file_id = file_ids.get(raw, raw) if raw else None
-                if file_id is None or file_id in images_seen:
-                    continue
-                images_seen.add(file_id)
-                blocks.append(
-                    {"type": "image_file", "image_file": {"file_id": file_id, "detail": None}}
-                )
-        elif kind == "refusal":
-            blocks.append({"type": "refusal", "refusal": part.get("refusal") or ""})
     return blocks
+
+
+def annotation_from_stream(
+    annotation: Mapping[str, Any],
+    *,
+    text: Mapping[str, Any],
+    output_index: int,
+    shift: int = 0,
+    file_ids: Mapping[str, str] | None = None,
+) -> tuple[dict[str, Any], str] | None:
+    """A streamed `response.output_text.annotation.added` -> (Assistants annotation, marker).
+
+    `text` is the Assistants `Text` streamed so far (`value`, `annotations`); `shift` is how
+    many marker characters earlier citations inserted into it. The caller appends the
+    returned marker to `text.value` (and to its delta), then the annotation.
+    - `file_citation`: Responses has no markers, so `citation_marker(output_index, n,
+      filename)` (n = file citations so far) goes at the current end of the text;
+      annotation `file_citation` over it.
+    - `container_file_citation`: `file_path` over the shifted span, `file_id` mapped
+      through `file_ids`; marker "". None when the span is empty.
+    - `url_citation` and the rest: None (no Assistants counterpart).
+    """
+    file_ids = file_ids or {}
+    kind = annotation.get("type")
+    value = text.get("value", "")
+    if kind == "file_citation":
+        n = sum(1 for a in text.get("annotations") or [] if a.get("type") == "file_citation")
+        marker = citation_marker(output_index, n, annotation.get("filename"))
+        start = len(value)
+        return {
+            "type": "file_citation",
+            "text": marker,
+            "start_index": start,
+            "end_index": start + len(marker),
+            "file_citation": {"file_id": annotation.get("file_id", "")},
+        }, marker
+    if kind == "container_file_citation":
+        start = annotation.get("start_index", 0) + shift
+        end = annotation.get("end_index", 0) + shift
+        span = value[start:end]
+        if not span:
+            return None
+        raw = annotation.get("file_id", "")
+        return {
+            "type": "file_path",
+            "text": span,
+            "start_index": start,
+            "end_index": end,
+            "file_path": {"file_id": file_ids.get(raw, raw)},
+        }, ""
+    return None
 
 
 # --- hosted tool calls (§4.1) ---------------------------------------------------------------------
 
 
-def code_interpreter_call_from_item(
-    item: Mapping[str, Any],
-    *,
-    call_id: str,
-    file_ids: Mapping[str, str] | None = None,
-) -> dict[str, Any]:
-    """Responses `code_interpreter_call` -> Assistants `CodeInterpreterToolCall`.
+def code_interpreter_outputs(
+    item: Mapping[str, Any], *, file_ids: Mapping[str, str] | None = None
+) -> list[dict[str, Any]]:
+    """A done `code_interpreter_call`'s `outputs` -> Assistants code_interpreter outputs.
 
-    `call_id` is the local `call_…` id. Outputs: logs -> `{"type": "logs", "logs"}`; images
-    (`{"type": "image", "url"}`) -> `{"type": "image", "image": {"file_id"}}` with the file
-    id looked up by url in `file_ids`; unmapped images are skipped.
+    logs -> `{"type": "logs", "logs"}`; images (`{"type": "image", "url"}`) -> `{"type":
+    "image", "image": {"file_id"}}` with the file id looked up by url in `file_ids`
+    (unmapped images are skipped); anything else is skipped.
     """
     file_ids = file_ids or {}
     outputs: list[dict[str, Any]] = []
     for output in item.get("outputs") or []:
         kind = output.get("type")
         if kind == "logs":
-            outputs.append({"type": "logs", "logs": output.get("logs") or ""})
-        elif kind == "image":
-            file_id = file_ids.get(output.get("url") or "")
-            if file_id:
-                outputs.append({"type": "image", "image": {"file_id": file_id}})
-    return {
-        "id": call_id,
-        "type": "code_interpreter",
-        "code_interpreter": {"input": item.get("code") or "", "outputs": outputs},
-    }
+            outputs.append({"type": "logs", "logs": output.get("logs", "")})
+        elif kind == "image" and output.get("url") in file_ids:
+            outputs.append({"type": "image", "image": {"file_id": file_ids[output["url"]]}})
+    return outputs
 
 
 _DEFAULT_RANKING = {"ranker": "default_2024_08_21", "score_threshold": 0.0}
 
 
-def file_search_call_from_item(
-    item: Mapping[str, Any],
-    *,
-    call_id: str,
-    include_content: bool,
-    ranking_options: Mapping[str, Any] | None = None,
-) -> dict[str, Any]:
-    """Responses `file_search_call` -> Assistants `FileSearchToolCall`.
+def file_search_from_item(item: Mapping[str, Any]) -> dict[str, Any]:
+    """A done `file_search_call` -> the `file_search` of an Assistants `FileSearchToolCall`.
 
-    `results` need `include=["file_search_call.results"]` upstream (absent -> `[]`). Each
-    result is `{"file_id", "file_name", "score"}` plus `content: [{"type": "text", "text"}]`
-    only when `include_content` (the run's / list's `include` asked for it).
-    `ranking_options` defaults to `{"ranker": "default_2024_08_21", "score_threshold": 0.0}`.
+    `{"ranking_options": {"ranker": "default_2024_08_21", "score_threshold": 0.0},
+    "results": [...]}`; `results` need `include=["file_search_call.results"]` upstream
+    (absent -> `[]`). Each result is `{"file_id", "file_name", "score", "content": [{"type":
+    "text", "text"}]}`: `content` is always kept in the store, and shown only when the run's
+    / list's `include` asks for it (`compat._objects.public_step`).
     """
-    results: list[dict[str, Any]] = []
-    for result in item.get("results") or []:
-        entry: dict[str, Any] = {
-            "file_id": result.get("file_id") or "",
-            "file_name": result.get("filename") or "",
-            "score": float(result.get("score") or 0.0),
-        }
-        if include_content:
-            text = result.get("text")
-            entry["content"] = [] if text is None else [{"type": "text", "text": text}]
-        results.append(entry)
     return {
-        "id": call_id,
-        "type": "file_search",
-        "file_search": {
-            "ranking_options": dict(ranking_options or _DEFAULT_RANKING),
-            "results": results,
-        },
+        "ranking_options": dict(_DEFAULT_RANKING),
+        "results": [
+            {
+                "file_id": result.get("file_id", ""),
+                "file_name": result.get("filename") or "",
+                "score": result.get("score") or 0.0,
+                "content": [{"type": "text", "text": result.get("text") or ""}],
+            }
+            for result in item.get("results") or []
+        ],
     }
 
 

@@ -8,7 +8,7 @@ request assembly (§1, §3, §8, §9). Pure: plain dicts in, plain dicts out; im
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any, TypedDict
 
 from .context import BudgetExhausted, estimate_tokens, select_history
@@ -16,10 +16,12 @@ from .tools import to_response_tool_choice, to_response_tools, to_text_format
 
 __all__ = [
     "MIN_OUTPUT_TOKENS",
+    "EntryInput",
     "TurnInput",
     "strip_citation_markers",
     "to_input_items",
     "to_response_request",
+    "translate_entries",
 ]
 
 # Responses rejects max_output_tokens below 16.
@@ -30,7 +32,32 @@ MIN_OUTPUT_TOKENS = 16
 _CITATION_MARKER = re.compile(r"【[^【】]*†[^【】]*】")
 
 
-class TurnInput(TypedDict):
+class EntryInput:
+    """One history entry translated for replay: its input items (read-only: a cache shares
+    them between turns) and, computed on first use, their token estimates."""
+
+    __slots__ = ("_tokens", "items")
+
+    def __init__(self, items: list[dict[str, Any]]) -> None:
+        self.items = items
+        self._tokens: list[int] | None = None
+
+    @property
+    def tokens(self) -> list[int]:
+        """`estimate_tokens` of each item."""
+        if self._tokens is None:
+            self._tokens = [estimate_tokens(item) for item in self.items]
+        return self._tokens
+
+
+class _TurnInputOptional(TypedDict, total=False):
+    # `history` already translated for replay, one EntryInput per entry (see
+    # `translate_entries`): a caller that keeps a thread's history translates only what is
+    # new. Translated here when absent; not read in chain mode.
+    history_input: Sequence[EntryInput]
+
+
+class TurnInput(_TurnInputOptional):
     """Everything one Responses call of a run needs; computed by the caller."""
 
     model: str
@@ -148,6 +175,26 @@ def _step_items(step: dict[str, Any], *, chain: bool) -> list[dict[str, Any]]:
     return outputs if chain else calls + outputs
 
 
+def _entry_items(entry: dict[str, Any], *, chain: bool) -> list[dict[str, Any]]:
+    obj = entry.get("object")
+    if obj == "thread.message":
+        item = _user_message(entry) if entry.get("role") == "user" else _assistant_message(entry)
+        return [] if item is None else [item]
+    if obj == "thread.run.step":
+        return _step_items(entry, chain=chain)
+    return []
+
+
+def translate_entries(history: Iterable[dict[str, Any]]) -> list[EntryInput]:
+    """`to_input_items` (replay) entry by entry: entry i becomes EntryInput i.
+
+    Entries translate independently, so the translation of a thread's history is the
+    concatenation of the translations of any split of it: a caller can keep one and extend
+    it with the entries that are new.
+    """
+    return [EntryInput(_entry_items(entry, chain=False)) for entry in history]
+
+
 def to_input_items(
     history: Sequence[dict[str, Any]], *, chain: bool = False
 ) -> list[dict[str, Any]]:
@@ -163,17 +210,7 @@ def to_input_items(
     - message_creation steps and anything else: nothing.
     No upstream ids or statuses are ever put on items.
     """
-    items: list[dict[str, Any]] = []
-    for entry in history:
-        obj = entry.get("object")
-        if obj == "thread.message":
-            role = entry.get("role")
-            item = _user_message(entry) if role == "user" else _assistant_message(entry)
-            if item is not None:
-                items.append(item)
-        elif obj == "thread.run.step":
-            items.extend(_step_items(entry, chain=chain))
-    return items
+    return [item for entry in history for item in _entry_items(entry, chain=chain)]
 
 
 def _current_run_tail(history: Sequence[dict[str, Any]], first_turn: bool) -> int:
@@ -195,14 +232,15 @@ def to_response_request(turn: TurnInput) -> dict[str, Any]:
     """Build the `client.responses.create` kwargs for one turn of a run (no `stream`).
 
     Replay mode (`previous_response_id` None): `history` is the whole thread in order,
-    including this run's earlier turns; it is converted with `to_input_items` and trimmed by
-    `select_history` (truncation_strategy, max_prompt_tokens; this run's own items are never
-    cut). Chain mode (`previous_response_id` set): the caller passes in `history` ONLY the
-    entries that are new since that response (new messages; for later turns the tool_calls
-    step whose outputs were just submitted); they are converted as usual, except that tool
-    steps contribute only their `function_call_output` items, and no trimming is applied
-    (the server holds the context: with last_messages / max_prompt_tokens the caller must use
-    replay). `store` is sent exactly as given.
+    including this run's earlier turns; it is converted with `to_input_items` (or taken from
+    `history_input`, the same translation done ahead) and trimmed by `select_history`
+    (truncation_strategy, max_prompt_tokens; this run's own items are never cut). Chain mode
+    (`previous_response_id` set): the caller passes in `history` ONLY the entries that are
+    new since that response (new messages; for later turns the tool_calls step whose outputs
+    were just submitted); they are converted as usual, except that tool steps contribute only
+    their `function_call_output` items, and no trimming is applied (the server holds the
+    context: with last_messages / max_prompt_tokens the caller must use replay). `store` is
+    sent exactly as given.
 
     Always sent: model, input, truncation "auto", store. Sent when they apply: instructions
     (non-empty), tools, tool_choice and parallel_tool_calls (only with tools), text.format,
@@ -235,20 +273,26 @@ def to_response_request(turn: TurnInput) -> dict[str, Any]:
     if chain:
         input_items = to_input_items(history, chain=True)
     else:
-        tail = _current_run_tail(history, turn["first_turn"])
-        split = len(history) - tail
-        earlier = to_input_items(history[:split])
-        current = to_input_items(history[split:])
+        entries = turn.get("history_input")
+        if entries is None:
+            entries = translate_entries(history)
+        split = len(history) - _current_run_tail(history, turn["first_turn"])
+        items = [item for entry in entries for item in entry.items]
+        tail = sum(len(entry.items) for entry in entries[split:])
+        tokens = None
+        if turn["max_prompt_tokens"] is not None:
+            tokens = [n for entry in entries for n in entry.tokens]
         fixed = estimate_tokens(instructions) + estimate_tokens(tools)
         if text_format is not None:
             fixed += estimate_tokens(text_format)
         input_items = select_history(
-            earlier + current,
+            items,
             turn["truncation_strategy"],
             turn["max_prompt_tokens"],
             turn["prompt_tokens_used"],
             fixed,
-            tail=len(current),
+            tail=tail,
+            tokens=tokens,
         )
 
     body: dict[str, Any] = {"model": turn["model"]}

@@ -7,7 +7,7 @@ Pure: plain dicts in, plain dicts out; imports no I/O (no openai, httpx, store o
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 __all__ = [
@@ -170,38 +170,36 @@ def to_text_format(response_format: str | dict[str, Any] | None) -> dict[str, An
     return None
 
 
-def function_tool_call(item: dict[str, Any]) -> dict[str, Any]:
-    """Responses `function_call` output item -> Assistants step `FunctionToolCall`.
+def function_tool_call(item: Mapping[str, Any], *, call_id: str) -> dict[str, Any]:
+    """A Responses `function_call` output item as it opens -> Assistants `FunctionToolCall`.
 
-    The id is the `call_id` (users echo it back as `tool_call_id`), never the `fc_` item id;
-    `output` stays None until submit_tool_outputs.
+    `call_id` is the item's `call_id` (users echo it back as `tool_call_id`; never the `fc_`
+    item id), or a local `call_…` id when upstream sent none. `arguments` start empty: they
+    arrive as deltas and with the done item. `output` stays None until submit_tool_outputs.
     """
     return {
-        "id": item.get("call_id"),
+        "id": call_id,
         "type": "function",
-        "function": {
-            "name": item.get("name"),
-            "arguments": item.get("arguments") or "",
-            "output": None,
-        },
+        "function": {"name": item.get("name", ""), "arguments": "", "output": None},
     }
 
 
-def required_action_from_calls(calls: Sequence[dict[str, Any]]) -> dict[str, Any]:
-    """Responses `function_call` output items -> the Run's `required_action`, same order."""
+def required_action_from_calls(tool_calls: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+    """A step's function `tool_calls` (`function_tool_call` dicts) -> the Run's
+    `required_action`, same order (the call's `output` is left out)."""
     return {
         "type": "submit_tool_outputs",
         "submit_tool_outputs": {
             "tool_calls": [
                 {
-                    "id": call.get("call_id"),
+                    "id": call["id"],
                     "type": "function",
                     "function": {
-                        "name": call.get("name"),
-                        "arguments": call.get("arguments") or "",
+                        "name": call["function"]["name"],
+                        "arguments": call["function"]["arguments"],
                     },
                 }
-                for call in calls
+                for call in tool_calls
             ]
         },
     }

@@ -287,3 +287,79 @@ def test_unknown_events_are_ignored() -> None:
     assert m.feed({"type": "response.reasoning_summary_text.delta", "delta": "x"}, NOW) == []
     assert m.feed({"type": "response.some_future_event"}, NOW) == []
     assert isinstance(Insert("step", {}), Insert)
+
+
+def test_done_items_use_the_translate_functions() -> None:
+    """Parts without deltas, image blocks, hosted tool results: _translate's shapes."""
+    m = RunMachine(new_run(), {}, new_id=ids())
+    m.start(NOW)
+    m.file_ids.update({"cfile_1": "file-CHART", "https://img/1": "file-IMG"})
+    link = "sandbox:/mnt/data/chart.png"
+    cite = {
+        "type": "container_file_citation",
+        "container_id": "cntr_1",
+        "file_id": "cfile_1",
+        "filename": "chart.PNG",
+        "start_index": 4,
+        "end_index": 4 + len(link),
+    }
+    ci = {"type": "code_interpreter_call", "id": "ci_1", "code": None, "outputs": None}
+    fs = {"type": "file_search_call", "id": "fs_1", "queries": ["q"], "results": None}
+    done_ci = {
+        **ci,
+        "code": "plot()",
+        "outputs": [{"type": "logs", "logs": "ok"}, {"type": "image", "url": "https://img/1"}],
+    }
+    hit = {"file_id": "file-1", "filename": "a.txt", "score": 0.5, "text": "alpha"}
+    done_msg = {
+        **MSG,
+        "status": "completed",
+        "content": [
+            {"type": "output_text", "text": f"See {link}", "annotations": [cite, cite]},
+            {"type": "refusal", "refusal": "no more"},
+        ],
+    }
+    effects = feed_all(
+        m,
+        [
+            {"type": "response.output_item.added", "output_index": 0, "item": ci},
+            {"type": "response.output_item.done", "output_index": 0, "item": done_ci},
+            {"type": "response.output_item.added", "output_index": 1, "item": fs},
+            {
+                "type": "response.output_item.done",
+                "output_index": 1,
+                "item": {**fs, "results": [hit]},
+            },
+            {"type": "response.output_item.added", "output_index": 2, "item": MSG},
+            {"type": "response.output_item.done", "output_index": 2, "item": done_msg},
+            {"type": "response.completed", "response": {"usage": USAGE}},
+        ],
+    )
+    msg = [e for e in effects if isinstance(e, Save) and e.kind == "message"][-1].body
+    assert [b["type"] for b in msg["content"]] == ["text", "refusal", "image_file"]
+    assert msg["content"][0]["text"]["annotations"][0]["file_path"] == {"file_id": "file-CHART"}
+    assert msg["content"][2]["image_file"] == {"file_id": "file-CHART", "detail": None}
+    steps = {
+        e.body["step_details"]["tool_calls"][0]["type"]: e.body
+        for e in effects
+        if isinstance(e, Save) and e.kind == "step" and e.body["type"] == "tool_calls"
+    }
+    code = steps["code_interpreter"]["step_details"]["tool_calls"][0]["code_interpreter"]
+    assert code == {
+        "input": "plot()",
+        "outputs": [
+            {"type": "logs", "logs": "ok"},
+            {"type": "image", "image": {"file_id": "file-IMG"}},
+        ],
+    }
+    search = steps["file_search"]["step_details"]["tool_calls"][0]["file_search"]
+    assert search["results"][0]["content"] == [{"type": "text", "text": "alpha"}]  # kept
+    shown = [
+        e.data
+        for e in effects
+        if isinstance(e, Emit)
+        and e.event == "thread.run.step.completed"
+        and e.data["step_details"]["type"] == "tool_calls"
+        and e.data["step_details"]["tool_calls"][0]["type"] == "file_search"
+    ][0]
+    assert "content" not in shown["step_details"]["tool_calls"][0]["file_search"]["results"][0]

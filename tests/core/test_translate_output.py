@@ -8,13 +8,15 @@ import pytest
 
 from compat._translate.output import (
     add_usage,
+    annotation_from_stream,
     citation_marker,
-    code_interpreter_call_from_item,
-    file_search_call_from_item,
+    code_interpreter_outputs,
+    content_block_from_part,
+    file_search_from_item,
+    image_blocks_from_item,
     incomplete_reasons,
     is_image_filename,
     last_error_from_upstream,
-    message_content_from_item,
     text_from_output_text,
     usage_from_response,
 )
@@ -210,7 +212,7 @@ def test_empty_spans_and_plain_text() -> None:
 # --- message content ------------------------------------------------------------------------------
 
 
-def test_message_content_with_image_blocks_after_text_and_refusal() -> None:
+def test_content_blocks_then_image_blocks_of_a_message_item() -> None:
     chart = "sandbox:/mnt/data/chart.png"
     data = "sandbox:/mnt/data/data.csv"
     text = f"Chart: {chart} again {chart} data {data}"
@@ -242,15 +244,16 @@ def test_message_content_with_image_blocks_after_text_and_refusal() -> None:
                 ],
             },
             {"type": "refusal", "refusal": "I won't do the rest."},
+            {"type": "reasoning_text", "text": "not content"},
         ],
     }
-    blocks = message_content_from_item(item, output_index=3, file_ids={"cfile_1": "file-CHART"})
-    assert [b["type"] for b in blocks] == ["text", "image_file", "refusal"]
-    assert blocks[1] == {
-        "type": "image_file",
-        "image_file": {"file_id": "file-CHART", "detail": None},
-    }
-    assert blocks[2] == {"type": "refusal", "refusal": "I won't do the rest."}
+    file_ids = {"cfile_1": "file-CHART"}
+    blocks = [
+        content_block_from_part(part, output_index=3, file_ids=file_ids) for part in item["content"]
+    ]
+    assert [b and b["type"] for b in blocks] == ["text", "refusal", None]
+    assert blocks[1] == {"type": "refusal", "refusal": "I won't do the rest."}
+    assert blocks[0] is not None
     annotations = blocks[0]["text"]["annotations"]
     assert [a["file_path"]["file_id"] for a in annotations] == [
         "file-CHART",
@@ -259,6 +262,54 @@ def test_message_content_with_image_blocks_after_text_and_refusal() -> None:
     ]
     assert blocks[0]["text"]["value"] == text
     assert_spans_consistent(blocks[0]["text"])
+
+    # images go after all the content, once each; ones already shown are not repeated
+    image = {"type": "image_file", "image_file": {"file_id": "file-CHART", "detail": None}}
+    assert image_blocks_from_item(item, file_ids=file_ids) == [image]
+    assert image_blocks_from_item(item, file_ids=file_ids, content=[image]) == []
+    assert image_blocks_from_item(item)[0]["image_file"]["file_id"] == "cfile_1"
+
+
+def test_streamed_annotations_place_markers_at_the_end() -> None:
+    text: dict[str, Any] = {"value": "Leave is 30 days.", "annotations": []}
+    citation = {"type": "file_citation", "file_id": "file-1", "filename": "hb.txt", "index": 17}
+    found = annotation_from_stream(citation, text=text, output_index=2)
+    assert found is not None
+    annotation, marker = found
+    assert marker == citation_marker(2, 0, "hb.txt") == "【2:0†hb.txt】"
+    assert annotation == {
+        "type": "file_citation",
+        "text": marker,
+        "start_index": 17,
+        "end_index": 17 + len(marker),
+        "file_citation": {"file_id": "file-1"},
+    }
+    text = {"value": text["value"] + marker, "annotations": [annotation]}
+    again = annotation_from_stream({**citation, "filename": None}, text=text, output_index=2)
+    assert again is not None and again[1] == "【2:1†source】"
+
+    # container citations: spans shifted by the markers inserted before them, ids mapped
+    text = {"value": "xx【0:0†a】 see sandbox:/f.csv", "annotations": []}
+    link = "sandbox:/f.csv"
+    original = len("xx see ")
+    container = {
+        "type": "container_file_citation",
+        "file_id": "cfile_1",
+        "filename": "f.csv",
+        "start_index": original,
+        "end_index": original + len(link),
+    }
+    found = annotation_from_stream(
+        container, text=text, output_index=0, shift=len("【0:0†a】"), file_ids={"cfile_1": "file-F"}
+    )
+    assert found is not None
+    annotation, marker = found
+    assert marker == "" and annotation["text"] == link
+    assert annotation["file_path"] == {"file_id": "file-F"}
+    assert text["value"][annotation["start_index"] : annotation["end_index"]] == link
+    assert annotation_from_stream(container, text=text, output_index=0, shift=999) is None
+    url = {"type": "url_citation", "url": "https://x", "start_index": 0, "end_index": 2}
+    assert annotation_from_stream(url, text=text, output_index=0) is None
 
 
 @pytest.mark.parametrize(
@@ -281,7 +332,7 @@ def test_is_image_filename(name: str | None, expected: bool) -> None:
 # --- hosted tool calls ----------------------------------------------------------------------------
 
 
-def test_code_interpreter_call_from_item() -> None:
+def test_code_interpreter_outputs() -> None:
     item = {
         "type": "code_interpreter_call",
         "id": "ci_1",
@@ -292,30 +343,18 @@ def test_code_interpreter_call_from_item() -> None:
             {"type": "logs", "logs": "1\n"},
             {"type": "image", "url": "https://files/img1"},
             {"type": "image", "url": "https://files/unmapped"},
+            {"type": "something_new"},
         ],
     }
-    assert code_interpreter_call_from_item(
-        item, call_id="call_1", file_ids={"https://files/img1": "file-IMG1"}
-    ) == {
-        "id": "call_1",
-        "type": "code_interpreter",
-        "code_interpreter": {
-            "input": "print(1)",
-            "outputs": [
-                {"type": "logs", "logs": "1\n"},
-                {"type": "image", "image": {"file_id": "file-IMG1"}},
-            ],
-        },
-    }
+    assert code_interpreter_outputs(item, file_ids={"https://files/img1": "file-IMG1"}) == [
+        {"type": "logs", "logs": "1\n"},
+        {"type": "image", "image": {"file_id": "file-IMG1"}},
+    ]
     bare = {"type": "code_interpreter_call", "id": "ci_2", "code": None, "outputs": None}
-    assert code_interpreter_call_from_item(bare, call_id="call_2") == {
-        "id": "call_2",
-        "type": "code_interpreter",
-        "code_interpreter": {"input": "", "outputs": []},
-    }
+    assert code_interpreter_outputs(bare) == []
 
 
-def test_file_search_call_from_item() -> None:
+def test_file_search_from_item_keeps_content() -> None:
     item = {
         "type": "file_search_call",
         "id": "fs_1",
@@ -329,35 +368,34 @@ def test_file_search_call_from_item() -> None:
                 "text": "alpha",
                 "attributes": {},
             },
-            {"file_id": "file-2", "filename": "b.txt", "score": 0.5, "text": None},
+            {"file_id": "file-2", "filename": None, "score": None, "text": None},
         ],
     }
     ranking = {"ranker": "default_2024_08_21", "score_threshold": 0.0}
-    assert file_search_call_from_item(item, call_id="call_fs", include_content=False) == {
-        "id": "call_fs",
-        "type": "file_search",
-        "file_search": {
-            "ranking_options": ranking,
-            "results": [
-                {"file_id": "file-1", "file_name": "a.txt", "score": 0.91},
-                {"file_id": "file-2", "file_name": "b.txt", "score": 0.5},
-            ],
-        },
+    assert file_search_from_item(item) == {
+        "ranking_options": ranking,
+        "results": [
+            {
+                "file_id": "file-1",
+                "file_name": "a.txt",
+                "score": 0.91,
+                "content": [{"type": "text", "text": "alpha"}],
+            },
+            {
+                "file_id": "file-2",
+                "file_name": "",
+                "score": 0.0,
+                "content": [{"type": "text", "text": ""}],
+            },
+        ],
     }
-    with_content = file_search_call_from_item(item, call_id="call_fs", include_content=True)
-    assert [r["content"] for r in with_content["file_search"]["results"]] == [
-        [{"type": "text", "text": "alpha"}],
-        [],
-    ]
     no_results: dict[str, Any] = {
         "type": "file_search_call",
         "id": "fs_2",
         "queries": [],
         "results": None,
     }
-    assert file_search_call_from_item(no_results, call_id="c", include_content=True)[
-        "file_search"
-    ] == {"ranking_options": ranking, "results": []}
+    assert file_search_from_item(no_results) == {"ranking_options": ranking, "results": []}
 
 
 # --- errors and incomplete reasons ----------------------------------------------------------------

@@ -597,24 +597,34 @@ def test_unknown_tool_types_are_ignored() -> None:
 
 
 def test_required_action_and_step_tool_call_from_function_calls() -> None:
-    calls = [
+    items = [
         {
             "type": "function_call",
             "id": "fc_1",
             "call_id": "call_a",
             "name": "get_weather",
-            "arguments": '{"location":"Oslo"}',
-            "status": "completed",
+            "arguments": "",
+            "status": "in_progress",
+        },
+        {"type": "function_call", "id": "fc_2", "arguments": ""},
+    ]
+    calls = [
+        function_tool_call(items[0], call_id="call_a"),
+        function_tool_call(items[1], call_id="call_local"),
+    ]
+    assert calls == [
+        {
+            "id": "call_a",
+            "type": "function",
+            "function": {"name": "get_weather", "arguments": "", "output": None},
         },
         {
-            "type": "function_call",
-            "id": "fc_2",
-            "call_id": "call_b",
-            "name": "get_weather",
-            "arguments": '{"location":"Bergen"}',
-            "status": "completed",
+            "id": "call_local",
+            "type": "function",
+            "function": {"name": "", "arguments": "", "output": None},
         },
     ]
+    calls[0]["function"]["arguments"] = '{"location":"Oslo"}'  # streamed in
     assert required_action_from_calls(calls) == {
         "type": "submit_tool_outputs",
         "submit_tool_outputs": {
@@ -624,18 +634,9 @@ def test_required_action_and_step_tool_call_from_function_calls() -> None:
                     "type": "function",
                     "function": {"name": "get_weather", "arguments": '{"location":"Oslo"}'},
                 },
-                {
-                    "id": "call_b",
-                    "type": "function",
-                    "function": {"name": "get_weather", "arguments": '{"location":"Bergen"}'},
-                },
+                {"id": "call_local", "type": "function", "function": {"name": "", "arguments": ""}},
             ]
         },
-    }
-    assert function_tool_call(calls[0]) == {
-        "id": "call_a",
-        "type": "function",
-        "function": {"name": "get_weather", "arguments": '{"location":"Oslo"}', "output": None},
     }
 
 
