@@ -18,6 +18,7 @@ from .._engine.feed import Feed
 from .._engine.lifecycle import accept_tool_outputs, expire_overdue
 from .._engine.lifecycle import cancel as cancel_run
 from .._engine.state import RunState
+from .._engine.status import TERMINAL
 from .._errors import invalid
 from .._ids import new_id, now_ns
 from .._wire import LocalResponse, json_response
@@ -31,7 +32,8 @@ if TYPE_CHECKING:
 
 Obj = dict[str, Any]
 
-POLL_STOP = ("requires_action", "cancelled", "completed", "failed", "expired", "incomplete")
+#: what the SDK's poll helper waits for: the run needs the caller, or it ended
+POLL_STOP = ("requires_action", *TERMINAL)
 POLL_AFTER_MS = "50"
 _SSE_HEADERS = [("content-type", "text/event-stream; charset=utf-8"), ("cache-control", "no-cache")]
 

@@ -27,11 +27,17 @@ from .._translate.output import (
     usage_from_response,
 )
 from .._translate.tools import function_tool_call, required_action_from_calls
+from .status import TRANSITIONS, RunEvent, advance
 
 Obj = dict[str, Any]
 
-ACTIVE = ("queued", "in_progress", "requires_action", "cancelling")
-TERMINAL = ("completed", "failed", "cancelled", "expired", "incomplete")
+#: the status a segment ends with -> the status table's event that leads there
+_ENDING: dict[str, RunEvent] = {
+    "completed": "complete",
+    "failed": "fail",
+    "cancelled": "cancelled",
+    "incomplete": "incomplete",
+}
 
 
 # -- effects ---------------------------------------------------------------------------
@@ -188,9 +194,10 @@ class RunMachine:
     # -- run level ---------------------------------------------------------------------
     def start(self, now: int) -> list[Effect]:
         """queued -> in_progress (started_at refreshed on every segment, as the API did)."""
-        self.run.update(status="in_progress", started_at=now)
+        prev = self.run["status"]
+        self.run.update(status=advance(prev, "start"), started_at=now)
         return [
-            Transition(_snap(self.run), ("queued",), self.state),
+            Transition(_snap(self.run), (prev,), self.state),
             Emit("thread.run.in_progress", _snap(self.run)),
         ]
 
@@ -207,8 +214,11 @@ class RunMachine:
             last_error=fields.get("last_error"),
             message_reason=message_reason,
         )
+        # from whichever status of a running segment the table lets this ending leave
+        from_ = tuple(
+            s for s in ("in_progress", "cancelling") if (s, _ENDING[status]) in TRANSITIONS
+        )
         end_run(self.run, status, now, **fields)
-        from_ = ("in_progress", "cancelling") if status == "cancelled" else ("in_progress",)
         effects += [
             Transition(_snap(self.run), from_, self.state),
             Emit(f"thread.run.{status}", _snap(self.run)),
@@ -223,7 +233,7 @@ class RunMachine:
         """Cancellation observed: cancelling -> cancelled, open work cancelled."""
         effects: list[Effect] = []
         if self.run["status"] != "cancelling":
-            self.run["status"] = "cancelling"
+            self.run["status"] = advance(self.run["status"], "cancel")
             effects.append(Emit("thread.run.cancelling", _snap(self.run)))
         return effects + self._terminal("cancelled", now)
 
@@ -553,7 +563,7 @@ class RunMachine:
             # The calls' step stays in_progress until outputs arrive; it keeps this usage.
             self.state["pending_step_usage"] = usage
             self.state["pending_step_id"] = self.fn_item.step["id"]
-            self.run["status"] = "requires_action"
+            self.run["status"] = advance(self.run["status"], "require_action")
             self.run["required_action"] = required_action_from_calls(
                 self.fn_item.step["step_details"]["tool_calls"]
             )
