@@ -32,10 +32,6 @@ class Feed:
         if not self._closed:
             self._append(SSE_DONE, close=True)
 
-    @property
-    def closed(self) -> bool:
-        return self._closed
-
     def _append(self, chunk: bytes, close: bool = False) -> None:
         with self._cond:
             if self._closed:

@@ -167,7 +167,7 @@ class Runner:
         token = self.claim(run_id)
         if token is None:  # unreachable: the run was queued by this very call
             return feed.reader()
-        stream = DrivenStream(self, RunDriver(self.services, run_id, feed, token), feed)
+        stream = DrivenStream(RunDriver(self.services, run_id, feed, token), feed)
         self._streams.add(stream)
         return stream
 
@@ -340,8 +340,7 @@ class DrivenStream:
     (the real API's runs went on without their stream), and the reader, if it comes back,
     reads the rest from the feed."""
 
-    def __init__(self, runner: Runner, driver: RunDriver, feed: Feed) -> None:
-        self._runner = runner
+    def __init__(self, driver: RunDriver, feed: Feed) -> None:
         self._driver = driver
         self._reader = feed.reader()
         self._steps: Iterator[None] | None = None
