@@ -3,8 +3,9 @@
 A *turn* through compat is what Assistants code does per user message::
 
     messages.create(thread, "user", text)      # store the message
-    runs.create(thread, assistant)             # start the run (a worker thread streams
-    runs.poll(run, thread)                     #   responses.create upstream); wait for it
+    runs.create(thread, assistant)             # queue the run (leased to this client)
+    runs.poll(run, thread)                     # the poll's retrieve executes the run here,
+                                               #   streaming POST /responses upstream
     messages.list(thread, limit=1)             # read the answer
 
 (``runs.create`` + ``runs.poll`` is exactly what ``runs.create_and_poll`` does; they are
@@ -26,7 +27,8 @@ differences; "ratio" = median(compat) / median(direct).
 An instrumented pass follows (``--detail-turns``, 0 to skip): it wraps a few compat / SDK /
 emulator internals with timers (if they exist under the expected names) to show where the
 run's time goes. The wrappers add a little time of their own; that pass is not part of the
-headline figures.
+headline figures. ``--profile N`` adds a cProfile of N turns, the caller's own work apart from
+the run segment it executes.
 
 Usage::
 
@@ -40,20 +42,16 @@ Prints figures only; never fails on a slow result.
 from __future__ import annotations
 
 import argparse
-import contextlib
-import io
-import os
 import sys
-import time
 from collections import defaultdict
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # _common, from any working directory
 
 import _common as common
-from _common import ROOT, P, med, ms, pct, row
+from _common import P, med, ms, pct, row
 
 from compat.testing import ResponsesEmulator
 
@@ -64,30 +62,8 @@ TARGET_ADDED_MS = 3.0  # the issue's target: added latency per turn on SQLite
 # The turns
 
 
-PHASES = ("messages.create", "runs.create", "runs.poll", "messages.list")
-
-
 class Bench(common.Clients):
-    """Compat turns and the direct calls next to them."""
-
-    def compat_turn(self, text: str) -> tuple[float, dict[str, float], int]:
-        """One turn; (seconds, per-phase seconds, 1-based position in its thread)."""
-        position = self.next_turn()
-        threads = self.c.beta.threads
-        t0 = P()
-        threads.messages.create(self.thread_id, role="user", content=text)
-        t1 = P()
-        run = threads.runs.create(thread_id=self.thread_id, assistant_id=self.assistant.id)
-        t2 = P()
-        run = threads.runs.poll(run.id, thread_id=self.thread_id)
-        t3 = P()
-        page = threads.messages.list(self.thread_id, limit=1)
-        answer = page.data[0].content[0].text.value  # type: ignore[union-attr]
-        t4 = P()
-        if run.status != "completed" or not answer:
-            raise RuntimeError(f"turn did not complete: {run.status} {run.last_error}")
-        phases = dict(zip(PHASES, (t1 - t0, t2 - t1, t3 - t2, t4 - t3), strict=True))
-        return t4 - t0, phases, position
+    """Compat turns (``Clients.compat_turn``) and the direct calls next to them."""
 
     def direct(self, text: str) -> float:
         t0 = P()
@@ -162,7 +138,7 @@ def report(backend: str, r: dict[str, Any], position_direct: float, *, target: b
     print("  breakdown of a compat turn (ms):      median     p95   share of median sum")
     sums = {k: med(v) for k, v in r["phases"].items()}
     total = sum(sums.values())
-    for name in PHASES:
+    for name in common.PHASES:
         v = r["phases"][name]
         print(f"    {name:<32}{ms(med(v))}{ms(pct(v, 95))}   {sums[name] / total * 100:5.1f}%")
     print("  compat turn by position in thread (median ms; added vs direct median):")
@@ -178,54 +154,6 @@ def report(backend: str, r: dict[str, Any], position_direct: float, *, target: b
 # Instrumented pass: where a run's time goes
 
 
-class Timers(common.Patches):
-    """Time the calls of functions (only those that exist) under labels; ``restore()`` undoes."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.acc: dict[str, list[float]] = defaultdict(list)
-        self.missing: list[str] = []
-
-    def wrap(
-        self,
-        owner: Any,
-        attr: str,
-        label: str,
-        *,
-        context: bool = False,
-        when: Callable[..., bool] | None = None,
-    ) -> None:
-        """Time each call of ``owner.attr`` (for which ``when(*args)`` holds, if given) under
-        ``label``; with ``context``, time the context manager it returns from enter to exit
-        instead (a transaction and the work inside it)."""
-
-        def make(fn: Any) -> Any:
-            acc = self.acc[label]
-
-            def timed(*a: Any, **k: Any) -> Any:
-                if when is not None and not when(*a, **k):
-                    return fn(*a, **k)
-                t = P()
-                try:
-                    return fn(*a, **k)
-                finally:
-                    acc.append(P() - t)
-
-            @contextlib.contextmanager
-            def timed_with(*a: Any, **k: Any) -> Iterator[Any]:
-                t = P()
-                try:
-                    with fn(*a, **k) as value:
-                        yield value
-                finally:
-                    acc.append(P() - t)
-
-            return timed_with if context else timed
-
-        if not self.patch(owner, attr, make):
-            self.missing.append(label)
-
-
 def _as_is(*a: Any, cast_to: Any = None, **k: Any) -> bool:
     """The SDK hands data over unparsed (``cast_to=object``: compat's upstream events)."""
     return cast_to is object
@@ -236,33 +164,40 @@ def _not_as_is(*a: Any, cast_to: Any = None, **k: Any) -> bool:
 
 
 def detail(bench: Bench, turns: int) -> None:
+    import threading
+
     import openai._base_client as base_client
     import openai.resources.responses.responses as sdk_responses
 
-    import compat.testing as testing
+    import compat.testing.emulator as emulator
     import store
-    from compat._engine import driver
+    from compat._engine import driver, upstream
 
-    time.sleep(0.05)  # a run's worker finishes its bookkeeping after the poll returns
-    timers = Timers()
+    timers = common.Timers()
     w = timers.wrap
     emu_handler = "emulator: POST /v1/responses handler"
     emu_schema = "emulator: request schema validation"
     post = "  POST /responses (until headers)"
-    w(driver.RunDriver, "run", "run worker: RunDriver.run (whole)")
+    w(driver.RunDriver, "steps", "run segment: RunDriver.steps (time inside)", steps=True)
     w(driver.Segment, "begin", "  Segment.begin (-> in_progress + request)")
     w(driver, "build_turn_input", "    build_turn_input (history, in its txn)")
     w(driver, "to_response_request", "    to_response_request (-> wire JSON)")
-    w(driver, "_post_responses", post)  # compat: client.post("/responses", wire JSON)
+    w(upstream.Upstream, "open", post)  # compat: client.post("/responses", wire JSON)
     w(sdk_responses.Responses, "create", post)  # direct: responses.create(stream=True)
     sdk_cls, sdk_data = base_client.SyncAPIClient, "_process_response_data"
     w(sdk_cls, sdk_data, "  SDK hand-off of upstream events (sum)", when=_as_is)
-    w(driver.Segment, "feed_event", "  Segment.feed_event (state+store, sum)")
+    w(driver.Segment, "on_event", "  Segment.on_event (machine + apply, sum)")
     w(driver.Segment, "apply", "    Segment.apply (sum)")
+    w(driver.Segment, "write", "  Segment.write (txns of begin + apply, sum)")
+    w(driver.Segment, "close", "  Segment.close (flush, release)")
     w(sdk_cls, sdk_data, "SDK parse into models (caller, sum)", when=_not_as_is)
     w(store.Store, "write", "store write transactions (all threads, sum)", context=True)
     w(store.Store, "read", "store read transactions (all threads, sum)", context=True)
-    # The poll's wake-up: from the worker saving the run's final state to runs.poll returning.
+    # Where segments run (the polling thread, unless a background thread started the run
+    # first), and the poll's return: from the segment saving the run's final state to
+    # runs.poll returning.
+    main = threading.get_ident()
+    where = {"polling thread": 0, "another thread": 0}
     saved: list[float] = []
     woke: list[float] = []
 
@@ -274,6 +209,8 @@ def detail(bench: Bench, turns: int) -> None:
             finally:
                 if not before and seg.machine is not None and seg.machine.finished:
                     saved.append(P())
+                    key = "polling thread" if threading.get_ident() == main else "another thread"
+                    where[key] += 1
 
         return wrapped
 
@@ -286,15 +223,14 @@ def detail(bench: Bench, turns: int) -> None:
 
         return wrapped
 
-    timers.patch(driver.Segment, "feed_event", on_final_save)
+    timers.patch(driver.Segment, "on_event", on_final_save)
     timers.patch(type(bench.c.beta.threads.runs), "poll", on_return)
-    w(testing.ResponsesEmulator, "_create_response", emu_handler)
-    w(testing, "validate_schema", emu_schema)
+    w(emulator.ResponsesEmulator, "_create_response", emu_handler)
+    w(emulator, "validate_schema", emu_schema)  # the name _create_response calls
     # Timers are shared by both clients: read compat's figures, then reset for the direct calls.
     try:
         for i in range(turns):
             bench.compat_turn(f"Detail {i}")
-        time.sleep(0.05)
         compat_acc = {k: list(v) for k, v in timers.acc.items()}
         for v in timers.acc.values():
             v.clear()
@@ -329,70 +265,18 @@ def detail(bench: Bench, turns: int) -> None:
             ]
         for label, values in rows:
             print(f"    {label:<44}{med(values) * 1000:7.2f}")
+    print(
+        f"  runs executed in the polling thread: {where['polling thread']}, "
+        f"in another thread: {where['another thread']}"
+    )
     if len(saved) == len(woke) == turns:
         wake = [b - a for a, b in zip(saved, woke, strict=True)]
         print(
-            f"  runs.poll returns {med(wake) * 1000:.2f} ms (median) after the worker saved "
-            "the run's final state (the poll's wake-up)"
+            f"  runs.poll returns {med(wake) * 1000:.2f} ms (median) after the segment saved "
+            "the run's final state (segment close, the retrieve's re-read and answer, SDK parse)"
         )
     if timers.missing:
         print(f"  (not instrumented, not found: {', '.join(timers.missing)})")
-
-
-def _site_dirs() -> list[str]:
-    import site
-
-    dirs = [*site.getsitepackages(), site.getusersitepackages()]
-    return [d.rstrip(os.sep) + os.sep for d in dirs if d]
-
-
-def profile(bench: Bench, turns: int, top: int) -> None:
-    """cProfile the caller's thread and the run worker threads separately over ``turns``.
-
-    (``python -m cProfile`` sees only the main thread; a compat run executes in a worker.)
-    """
-    import cProfile
-    import pstats
-    import threading
-
-    from compat._engine import driver
-
-    caller, worker = cProfile.Profile(), cProfile.Profile()
-    lock = threading.Lock()
-    original = driver.RunDriver.run
-
-    def profiled_run(self: Any) -> None:
-        with lock:  # one run at a time here; the lock only guards the profiler
-            worker.enable()
-            try:
-                original(self)
-            finally:
-                worker.disable()
-
-    driver.RunDriver.run = profiled_run  # type: ignore[method-assign]
-    try:
-        for i in range(turns):
-            caller.enable()
-            try:
-                bench.compat_turn(f"Profile {i}")
-            finally:
-                caller.disable()
-    finally:
-        driver.RunDriver.run = original  # type: ignore[method-assign]
-        time.sleep(0.05)
-    for name, prof in (("caller thread (the 4 API calls)", caller), ("run worker", worker)):
-        for key in ("tottime", "cumtime"):
-            print(f"\n  cProfile, {name}, {turns} turns, top {top} by {key}:")
-            out = io.StringIO()
-            pstats.Stats(prof, stream=out).sort_stats(key).print_stats(top)
-            text = out.getvalue()
-            for prefix in (*_site_dirs(), str(ROOT) + os.sep, sys.base_prefix + os.sep):
-                text = text.replace(prefix, "")
-            body = text.split("ncalls", 1)[-1].rstrip().splitlines()
-            print("    ncalls" + body[0])
-            for line in body[1:]:
-                if line.strip():
-                    print("    " + line.strip())
 
 
 # ---------------------------------------------------------------------------------------------
@@ -404,20 +288,8 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--warmup", type=int, default=20, help="warm-up turns per backend (20)")
     ap.add_argument("--thread-turns", type=int, default=10, help="turns per thread (10)")
     common.add_store_args(ap, ["sqlite", "postgres"])
-    ap.add_argument(
-        "--detail-turns",
-        type=int,
-        default=50,
-        help="turns of the instrumented pass per backend (50; 0 skips)",
-    )
-    ap.add_argument(
-        "--profile",
-        type=int,
-        default=0,
-        metavar="TURNS",
-        help="after the figures, cProfile this many turns (caller and worker threads); 0: off",
-    )
-    ap.add_argument("--profile-top", type=int, default=25, help="rows per profile table (25)")
+    common.add_pass_arg(ap, "--detail-turns", 50, "turns of the instrumented pass per backend")
+    common.add_profile_args(ap, "turns")
     args = ap.parse_args(argv)
     common.quiet()
     common.header("compat overhead per Assistants turn vs a direct Responses call", args)
@@ -436,8 +308,11 @@ def main(argv: list[str] | None = None) -> None:
                 report(label, r, med(r["direct"]), target=backend == "sqlite")
                 if args.detail_turns > 0:
                     detail(bench, args.detail_turns)
-                if args.profile > 0:
-                    profile(bench, args.profile, args.profile_top)
+                common.profile_split(
+                    args,
+                    lambda i, b=bench: b.compat_turn(f"Profile {i}"),
+                    "the 4 API calls of a turn",
+                )
             finally:
                 bench.close()
 

@@ -17,6 +17,11 @@ Figures: TTFT median / p95 of each, the added ms (paired per iteration) and the 
 total time (call -> end of stream); delta throughput = (deltas - 1) / (last delta - first
 delta), i.e. the rate once text flows, which the emulator's delta_delay bounds.
 
+A sync client executes a streamed run in the thread that reads the stream: each read advances
+the run by one upstream event. A timeline pass (``--timeline-runs``, 0 to skip) instruments
+a few compat streams and prints when each step before the first delta happens;
+``--profile N`` cProfiles N streams, the reader's own work apart from the run it drives.
+
 Usage::
 
     python benchmarks/stream.py                        # SQLite, 100 iterations
@@ -29,7 +34,6 @@ from __future__ import annotations
 
 import argparse
 import sys
-import time
 from pathlib import Path
 from typing import Any
 
@@ -203,8 +207,9 @@ def report(backend: str, cs: list[Timing], ds: list[Timing], wall: float, text: 
 def timeline(bench: StreamBench, iterations: int) -> None:
     """Instrumented compat streams: when each step before the first delta happens (ms after
     the runs.create call starts), median over ``iterations``. The timers add a little."""
-    import compat.testing as testing
-    from compat._engine import driver
+    import compat.testing._http as emulator_http
+    import compat.testing.emulator as emulator
+    from compat._engine import driver, upstream
 
     marks: dict[str, float] = {}
     t0 = [0.0]
@@ -213,6 +218,7 @@ def timeline(bench: StreamBench, iterations: int) -> None:
         marks.setdefault(label, P() - t0[0])
 
     patches = common.Patches()
+    missing: list[str] = []
 
     def around(
         owner: Any, attr: str, before: str | None, after: str | None, when: Any = None
@@ -230,12 +236,13 @@ def timeline(bench: StreamBench, iterations: int) -> None:
 
             return wrapped
 
-        patches.patch(owner, attr, make)
+        if not patches.patch(owner, attr, make):
+            missing.append(f"{getattr(owner, '__name__', owner)}.{attr}")
 
     def is_first_text(_self: Any, ev: Any) -> bool:
         return isinstance(ev, dict) and ev.get("type") == "response.output_text.delta"
 
-    around(driver.RunDriver, "run", "worker thread starts the run", None)
+    around(driver.Segment, "begin", "the reading thread starts the run (Segment.begin)", None)
     around(driver, "build_turn_input", None, "thread history read (build_turn_input)")
     around(
         driver,
@@ -243,18 +250,16 @@ def timeline(bench: StreamBench, iterations: int) -> None:
         "run saved in_progress (Segment.begin's transaction)",
         "upstream request built (to_response_request)",
     )
-    handler_cls = getattr(testing, "_Handler", None)
-    if handler_cls is not None:
-        around(handler_cls, "setup", None, "emulator accepted a new TCP connection")
+    around(emulator_http.Handler, "setup", None, "emulator accepted a new TCP connection")
     around(
-        testing.ResponsesEmulator, "_create_response", "emulator receives POST /v1/responses", None
+        emulator.ResponsesEmulator, "_create_response", "emulator receives POST /v1/responses", None
     )
-    around(testing, "validate_schema", None, "emulator validated the request")
-    around(driver, "_post_responses", None, "POST /responses returned (headers)")
+    around(emulator, "validate_schema", None, "emulator validated the request")
+    around(upstream.Upstream, "open", None, "POST /responses returned (headers)")
     around(
         driver.Segment,
-        "feed_event",
-        "first upstream text delta reaches the worker",
+        "on_event",
+        "first upstream text delta reaches the run (Segment.on_event)",
         "first delta published to the run's feed",
         is_first_text,
     )
@@ -274,7 +279,6 @@ def timeline(bench: StreamBench, iterations: int) -> None:
             for ev in s:
                 if ev.event == "thread.message.delta":
                     mark("client receives first thread.message.delta")
-            time.sleep(0.005)  # let the worker finish its bookkeeping before the next turn
             for k, v in marks.items():
                 rows.setdefault(k, []).append(v)
     finally:
@@ -288,6 +292,8 @@ def timeline(bench: StreamBench, iterations: int) -> None:
         m = med(values) * 1000
         print(f"    {m:7.2f}  (+{m - prev:5.2f})  {label}")
         prev = m
+    if missing:
+        print(f"  (not instrumented, not found: {', '.join(missing)})")
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -311,12 +317,10 @@ def main(argv: list[str] | None = None) -> None:
         help="compat call: runs.create(stream=True) or the runs.stream() helper",
     )
     common.add_store_args(ap, ["sqlite"])
-    ap.add_argument(
-        "--timeline-runs",
-        type=int,
-        default=20,
-        help="instrumented compat streams for the first-delta timeline (20; 0 skips)",
+    common.add_pass_arg(
+        ap, "--timeline-runs", 20, "instrumented compat streams for the first-delta timeline"
     )
+    common.add_profile_args(ap, "streams")
     args = ap.parse_args(argv)
     common.quiet()
     common.header(
@@ -338,6 +342,11 @@ def main(argv: list[str] | None = None) -> None:
                 report(f"{backend}, history={history}", cs, ds, wall, text)
                 if args.timeline_runs > 0:
                     timeline(bench, args.timeline_runs)
+                common.profile_split(
+                    args,
+                    lambda i, b=bench: b.compat(f"Profile {i}"),
+                    "runs.create(stream=True) and reading the stream",
+                )
             finally:
                 bench.close()
 
