@@ -78,7 +78,18 @@ Effect = Insert | Save | Transition | Emit
 
 
 def _snap(obj: Obj) -> Obj:
-    return copy.deepcopy(obj)
+    """A copy of a JSON object taken when an effect is made (the machine keeps mutating
+    its own); effects are never mutated, so effects made together share one snapshot."""
+    return _copy(obj)  # type: ignore[no-any-return]
+
+
+def _copy(value: Any) -> Any:
+    # JSON values only: ~4x faster than copy.deepcopy (no memo, no dispatch)
+    if type(value) is dict:
+        return {k: _copy(v) for k, v in value.items()}
+    if type(value) is list:
+        return [_copy(v) for v in value]
+    return value
 
 
 # -- closing what a run leaves open ----------------------------------------------------
@@ -115,7 +126,8 @@ def close_open(
                 status="incomplete", incomplete_at=now, incomplete_details={"reason": reason}
             )
             event = "thread.message.incomplete"
-        out += [Save("message", _snap(msg)), Emit(event, _snap(msg))]
+        snap = _snap(msg)
+        out += [Save("message", snap), Emit(event, snap)]
     for step in steps:
         if step.get("status") != "in_progress":
             continue
@@ -131,7 +143,8 @@ def close_open(
             }
         if step.get("usage") is None and status == "completed":
             step["usage"] = usage_from_response(None)
-        out += [Save("step", _snap(step)), Emit(event, _snap(step))]
+        snap = _snap(step)
+        out += [Save("step", snap), Emit(event, snap)]
     return out
 
 
@@ -197,8 +210,8 @@ class RunMachine:
         prev = self.run["status"]
         self.run.update(status=advance(prev, "start"), started_at=now)
         return [
-            Transition(_snap(self.run), (prev,), self.state),
-            Emit("thread.run.in_progress", _snap(self.run)),
+            Transition(run := _snap(self.run), (prev,), self.state),
+            Emit("thread.run.in_progress", run),
         ]
 
     def _terminal(
@@ -220,8 +233,8 @@ class RunMachine:
         )
         end_run(self.run, status, now, **fields)
         effects += [
-            Transition(_snap(self.run), from_, self.state),
-            Emit(f"thread.run.{status}", _snap(self.run)),
+            Transition(run := _snap(self.run), from_, self.state),
+            Emit(f"thread.run.{status}", run),
         ]
         return effects
 
@@ -268,7 +281,7 @@ class RunMachine:
         return step, [
             Insert("step", _snap(step)),
             Emit("thread.run.step.created", shown),
-            Emit("thread.run.step.in_progress", _snap(shown)),
+            Emit("thread.run.step.in_progress", shown),
         ]
 
     def _close_held(self, usage: Obj | None) -> list[Effect]:
@@ -311,9 +324,9 @@ class RunMachine:
             self.items[idx] = _Item("message", step, msg)
             effects += eff
             effects += [
-                Insert("message", _snap(msg)),
-                Emit("thread.message.created", _snap(msg)),
-                Emit("thread.message.in_progress", _snap(msg)),
+                Insert("message", snap := _snap(msg)),
+                Emit("thread.message.created", snap),
+                Emit("thread.message.in_progress", snap),
             ]
         elif typ == "function_call":
             if self.fn_item is None:
@@ -488,7 +501,8 @@ class RunMachine:
                 msg.update(status="completed", completed_at=now)
                 event = "thread.message.completed"
             self.open_messages.remove(msg)
-            effects += [Save("message", _snap(msg)), Emit(event, _snap(msg))]
+            snap = _snap(msg)
+            effects += [Save("message", snap), Emit(event, snap)]
             it.step["completed_at"] = now
             self.held = it
         elif it.kind == "function_call":
@@ -569,8 +583,8 @@ class RunMachine:
             )
             effects += [Save("step", _snap(self.fn_item.step))]
             effects += [
-                Transition(_snap(self.run), ("in_progress",), self.state),
-                Emit("thread.run.requires_action", _snap(self.run)),
+                Transition(run := _snap(self.run), ("in_progress",), self.state),
+                Emit("thread.run.requires_action", run),
             ]
             return effects
         effects = self._close_held(usage)

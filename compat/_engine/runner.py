@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import atexit
 import contextvars
+import heapq
 import logging
 import os
 import secrets
@@ -162,7 +163,7 @@ class Runner:
         if feed is None:
             with self._lock:
                 self._unstarted.add(run_id)
-            self._spawn_thread(run_id, delay=START_DELAY)
+            _starter.later(self, run_id, time.monotonic() + START_DELAY)
             return None
         token = self.claim(run_id)
         if token is None:  # unreachable: the run was queued by this very call
@@ -185,15 +186,17 @@ class Runner:
             return None
         return RunDriver(self.services, run_id, None, token).run()
 
-    def _spawn_thread(self, run_id: str, *, delay: float = 0.0) -> None:
-        def later() -> None:
-            if delay:
-                time.sleep(delay)
-            token = self.claim(run_id, unstarted=bool(delay))
-            if token is not None:
-                RunDriver(self.services, run_id, None, token).run()
+    def _spawn_thread(self, run_id: str, *, unstarted: bool = False) -> None:
+        """Execute the run in a new daemon thread (``unstarted``: only if nobody here
+        started it meanwhile)."""
+        token = self.claim(run_id, unstarted=unstarted)
+        if token is None:
+            return
 
-        threading.Thread(target=later, name="compat-run", daemon=True).start()
+        def execute() -> None:
+            RunDriver(self.services, run_id, None, token).run()
+
+        threading.Thread(target=execute, name="compat-run", daemon=True).start()
 
     def remember_loop(self, loop: asyncio.AbstractEventLoop | None = None) -> None:
         """The async client's loop, where runs taken over from the keeper thread execute."""
@@ -405,6 +408,42 @@ class DrivenStream:
         # The consumer went away; the run itself goes on (as the real API's did).
         self._reader.close()
         self.hand_over()
+
+
+class _Starter:
+    """One daemon thread that starts, after ``START_DELAY``, the sync runs nobody polled
+    or streamed (most are executed by their poller first: no thread is made for those)."""
+
+    def __init__(self) -> None:
+        self._cond = threading.Condition()
+        self._due: list[tuple[float, int, Runner, str]] = []
+        self._n = 0
+        self._thread: threading.Thread | None = None
+        self._pid = 0
+
+    def later(self, runner: Runner, run_id: str, at: float) -> None:
+        with self._cond:
+            self._n += 1
+            heapq.heappush(self._due, (at, self._n, runner, run_id))
+            if self._thread is None or self._pid != os.getpid() or not self._thread.is_alive():
+                self._pid = os.getpid()
+                self._thread = threading.Thread(target=self._loop, name="compat-start", daemon=True)
+                self._thread.start()
+            self._cond.notify()
+
+    def _loop(self) -> None:
+        while True:
+            with self._cond:
+                while not self._due or self._due[0][0] > time.monotonic():
+                    self._cond.wait(self._due[0][0] - time.monotonic() if self._due else None)
+                _, _, runner, run_id = heapq.heappop(self._due)
+            try:
+                runner._spawn_thread(run_id, unstarted=True)
+            except Exception:  # never let the starter die
+                log.exception("could not start run %s", run_id)
+
+
+_starter = _Starter()
 
 
 class _Keeper:
