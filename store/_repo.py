@@ -10,7 +10,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any, Literal
 
-from sqlalchemy import Connection, delete, func, or_, select, update
+from sqlalchemy import Connection, delete, or_, select, update
 
 from ._errors import ActiveRunConflict
 from ._paging import Page, keyset_page
@@ -35,9 +35,16 @@ class Repo:
     # fixed SQL strings: building, compiling and caching a Core statement cost ~60 us each,
     # the raw call ~3 us (a turn runs ~30 of them). Everything else uses SQLAlchemy Core.
     def _exec(self, sql: str, params: Sequence[Any] = ()) -> Any:
+        return self._exec_sql(_PG_SQL[sql] if self._pg else sql, params)
+
+    def _exec_sql(self, sql: str, params: Sequence[Any] = ()) -> Any:
+        """``sql`` as written (SQLite placeholders; converted for PostgreSQL when not in
+        ``_PG_SQL``) on this transaction's DB-API connection."""
         if self._raw is None:
             self._raw = self.conn.connection.dbapi_connection
-        return self._raw.execute(_PG_SQL[sql] if self._pg else sql, params)
+        if self._pg and "?" in sql:
+            sql = _pg(sql)
+        return self._raw.execute(sql, params)
 
     def _json_param(self, value: Any) -> str:
         return json.dumps(value)
@@ -155,6 +162,20 @@ class Repo:
         run_id: str | None = None,
     ) -> Page:
         """A keyset page of ``kind`` within a thread / run (all assistants when unscoped)."""
+        if after is None and before is None:  # the first page (most lists): fixed SQL
+            where, params = [], []
+            for col, value in (("thread_id", thread_id), ("run_id", run_id)):
+                if value is not None:
+                    where.append(f"{col} = ?")
+                    params.append(value)
+            sql = (
+                f"SELECT body FROM {_TABLE_OF[kind]}"
+                + (f" WHERE {' AND '.join(where)}" if where else "")
+                + f" ORDER BY ord {order}, seq {order} LIMIT ?"
+            )
+            rows = self._exec_sql(sql, (*params, limit + 1)).fetchall()
+            data = [dict(self._json(r[0])) for r in rows[:limit]]
+            return Page(data, len(rows) > limit)
         t = _t(kind)
         scope = []
         if thread_id is not None:
@@ -345,27 +366,15 @@ class Repo:
         One statement, so one snapshot even under READ COMMITTED: a cache of the rows before
         ``from_ord`` checks with the counts that none was deleted or added since it read them.
         """
-        from sqlalchemy import BigInteger, cast, literal_column, null, union_all
-
-        m, s = _t("message"), _t("step")
-        parts = []
-        for t, flag in ((m, "0"), (s, "1")):
-            rows = select(literal_column(flag), t.c.ord, t.c.seq, t.c.body)
-            rows = rows.where(t.c.thread_id == thread_id)
-            parts.append(rows if from_ord is None else rows.where(t.c.ord >= from_ord))
-        if from_ord is not None:
-            for t, flag in ((m, "2"), (s, "3")):
-                seq_sum = cast(func.coalesce(func.sum(t.c.seq), 0), BigInteger)
-                parts.append(
-                    select(literal_column(flag), func.count(), seq_sum, null()).where(
-                        t.c.thread_id == thread_id, t.c.ord < from_ord
-                    )
-                )
+        if from_ord is None:
+            rows = self._exec(_HISTORY_ALL, (thread_id, thread_id))
+        else:
+            rows = self._exec(_HISTORY_SINCE, (thread_id, from_ord) * 4)
         found: list[tuple[int, bool, int, dict[str, Any]]] = []
         below = [0, 0, 0, 0]
-        for flag, ord_, seq, body in self.conn.execute(union_all(*parts)):
+        for flag, ord_, seq, body in rows.fetchall():
             if int(flag) < 2:
-                found.append((int(ord_), int(flag) == 1, int(seq), body))
+                found.append((int(ord_), int(flag) == 1, int(seq), self._json(body)))
             else:  # (count, seq sum) of messages at [0:2], of steps at [2:4]
                 at = 2 * (int(flag) - 2)
                 below[at : at + 2] = [int(ord_), int(seq)]
@@ -403,6 +412,18 @@ _INSERT = {
     f"ON CONFLICT (thread_id) WHERE {_ACTIVE_SQL} DO NOTHING",
 }
 _SAVE_BODY = {k: f"UPDATE {t} SET body = ? WHERE id = ?" for k, t in _TABLE_OF.items()}
+_HISTORY_ALL = (
+    "SELECT 0, ord, seq, body FROM compat_message WHERE thread_id = ? "
+    "UNION ALL SELECT 1, ord, seq, body FROM compat_step WHERE thread_id = ?"
+)
+_HISTORY_SINCE = (
+    "SELECT 0, ord, seq, body FROM compat_message WHERE thread_id = ? AND ord >= ? "
+    "UNION ALL SELECT 1, ord, seq, body FROM compat_step WHERE thread_id = ? AND ord >= ? "
+    "UNION ALL SELECT 2, count(*), CAST(coalesce(sum(seq), 0) AS BIGINT), NULL "
+    "FROM compat_message WHERE thread_id = ? AND ord < ? "
+    "UNION ALL SELECT 3, count(*), CAST(coalesce(sum(seq), 0) AS BIGINT), NULL "
+    "FROM compat_step WHERE thread_id = ? AND ord < ?"
+)
 
 
 def _pg_json(sql: str) -> str:
@@ -431,5 +452,7 @@ _PG_SQL: dict[str, str] = {
         _LATEST_ORD,
         *_INSERT.values(),
         *_SAVE_BODY.values(),
+        _HISTORY_ALL,
+        _HISTORY_SINCE,
     ]
 }
