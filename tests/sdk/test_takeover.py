@@ -81,6 +81,32 @@ def continues(c: compat.OpenAI, thread_id: str, assistant_id: str) -> None:
     assert run.status == "completed"
 
 
+def killed_run(
+    emulator: Any, db_url: str, thread_id: str, assistant_id: str, *, then: str = ""
+) -> str:
+    """A child process that creates a run, runs the code ``then`` and is killed (SIGKILL);
+    the run's id."""
+    proc = start_child(
+        f"""
+        run = c.beta.threads.runs.create(thread_id={thread_id!r}, assistant_id={assistant_id!r})
+        {then}
+        say(run=run.id)
+        die()
+        """,
+        emulator,
+        db_url,
+    )
+    code, lines = finish_child(proc)
+    assert code == -9
+    return str(lines[0]["run"])
+
+
+#: child code: wait until the run is executing and has written part of its reply
+WRITING = """wait_started(run.thread_id, run.id)
+        while not c.beta.threads.messages.list(run.thread_id, run_id=run.id).data:
+            time.sleep(0.02)"""
+
+
 @pytest.fixture
 def setup(emulator: Any, db_url: str) -> tuple[compat.OpenAI, str, str]:
     c = survivor(emulator, db_url)
@@ -94,21 +120,7 @@ def test_killed_mid_run_is_failed_and_thread_continues(
 ) -> None:
     c, assistant_id, thread_id = setup
     emulator.delta_delay = 0.05  # a long answer: the run is still streaming when killed
-    proc = start_child(
-        f"""
-        run = c.beta.threads.runs.create(thread_id={thread_id!r}, assistant_id={assistant_id!r})
-        wait_started({thread_id!r}, run.id)
-        while not c.beta.threads.messages.list({thread_id!r}, run_id=run.id).data:
-            time.sleep(0.02)  # the reply is being written
-        say(run=run.id)
-        die()
-        """,
-        emulator,
-        db_url,
-    )
-    code, lines = finish_child(proc)
-    assert code == -9
-    run_id = lines[0]["run"]
+    run_id = killed_run(emulator, db_url, thread_id, assistant_id, then=WRITING)
     emulator.delta_delay = 0.0
     t0 = time.monotonic()
     run = wait_terminal(c, thread_id, run_id, limit=LEASE * 3 + 5)
@@ -154,18 +166,7 @@ def test_killed_right_after_create_is_executed_by_another_client(
     setup: Any, emulator: Any, db_url: str
 ) -> None:
     c, assistant_id, thread_id = setup
-    proc = start_child(
-        f"""
-        run = c.beta.threads.runs.create(thread_id={thread_id!r}, assistant_id={assistant_id!r})
-        say(run=run.id)
-        die()
-        """,
-        emulator,
-        db_url,
-    )
-    code, lines = finish_child(proc)
-    assert code == -9
-    run_id = lines[0]["run"]
+    run_id = killed_run(emulator, db_url, thread_id, assistant_id)
     # Nothing to do but wait: the survivor's keeper finds the orphaned queued run.
     run = wait_terminal(c, thread_id, run_id, limit=LEASE * 3 + 5)
     assert run.status == "completed"
@@ -177,37 +178,20 @@ def test_killed_right_after_create_is_executed_by_another_client(
 def test_poll_from_another_process_takes_over(setup: Any, emulator: Any, db_url: str) -> None:
     """A poller does not wait for the keeper: it takes the orphan over itself."""
     c, assistant_id, thread_id = setup
-    proc = start_child(
-        f"""
-        run = c.beta.threads.runs.create(thread_id={thread_id!r}, assistant_id={assistant_id!r})
-        say(run=run.id)
-        die()
-        """,
-        emulator,
-        db_url,
-    )
-    _, lines = finish_child(proc)
-    run = c.beta.threads.runs.poll(thread_id=thread_id, run_id=lines[0]["run"])
+    run_id = killed_run(emulator, db_url, thread_id, assistant_id)
+    run = c.beta.threads.runs.poll(thread_id=thread_id, run_id=run_id)
     assert run.status == "completed"
 
 
 def test_cancel_completes_when_the_owner_is_gone(setup: Any, emulator: Any, db_url: str) -> None:
     c, assistant_id, thread_id = setup
     emulator.delta_delay = 0.05
-    proc = start_child(
-        f"""
-        run = c.beta.threads.runs.create(thread_id={thread_id!r}, assistant_id={assistant_id!r})
-        wait_started({thread_id!r}, run.id)
-        say(run=run.id)
-        die()
-        """,
-        emulator,
-        db_url,
+    run_id = killed_run(
+        emulator, db_url, thread_id, assistant_id, then="wait_started(run.thread_id, run.id)"
     )
-    _, lines = finish_child(proc)
     emulator.delta_delay = 0.0
     # cancelled while the dead owner's lease still holds: the API answers cancelling ...
-    run = c.beta.threads.runs.cancel(thread_id=thread_id, run_id=lines[0]["run"])
+    run = c.beta.threads.runs.cancel(thread_id=thread_id, run_id=run_id)
     assert run.status == "cancelling"
     # ... and the cancel completes once the lease lapses, with nobody left to execute it
     run = wait_terminal(c, thread_id, run.id, limit=LEASE * 3 + 5)
@@ -347,17 +331,8 @@ def test_async_client_takes_over_and_executes(emulator: Any, db_url: str) -> Non
         try:
             a = await ac.beta.assistants.create(model="gpt-4o")
             t = await ac.beta.threads.create(messages=[{"role": "user", "content": "hi there"}])
-            proc = start_child(
-                f"""
-                r = c.beta.threads.runs.create(thread_id={t.id!r}, assistant_id={a.id!r})
-                say(run=r.id)
-                die()
-                """,
-                emulator,
-                db_url,
-            )
-            _, lines = await asyncio.to_thread(finish_child, proc)
-            run = await ac.beta.threads.runs.poll(thread_id=t.id, run_id=lines[0]["run"])
+            run_id = await asyncio.to_thread(killed_run, emulator, db_url, t.id, a.id)
+            run = await ac.beta.threads.runs.poll(thread_id=t.id, run_id=run_id)
             assert run.status == "completed"
             msgs = await ac.beta.threads.messages.list(thread_id=t.id, run_id=run.id)
             return str(msgs.data[0].content[0].text.value)
