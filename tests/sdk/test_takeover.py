@@ -340,3 +340,70 @@ def test_async_client_takes_over_and_executes(emulator: Any, db_url: str) -> Non
             await ac.close()
 
     assert asyncio.run(main()) == "You said: hi there"
+
+
+class _FlakyStore:
+    """Makes the store's write transactions fail (as a database that is down, full or
+    locked does) while ``down`` is set."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        import store
+
+        self.down = False
+        self.refused = 0
+        original = store.Store.write
+
+        def write(s: Any) -> Any:
+            if self.down:
+                self.refused += 1
+                raise store.StoreUnavailable("database is down (test)")
+            return original(s)
+
+        monkeypatch.setattr(store.Store, "write", write)
+
+
+def test_a_short_store_outage_mid_run_is_ridden_out(
+    emulator: Any, db_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import threading
+
+    c = survivor(emulator, db_url)
+    a = c.beta.assistants.create(model="gpt-4o")
+    t = c.beta.threads.create(messages=[{"role": "user", "content": LONG}])
+    flaky = _FlakyStore(monkeypatch)
+    emulator.delta_delay = 0.02
+    with c.beta.threads.runs.stream(thread_id=t.id, assistant_id=a.id) as stream:
+        for ev in stream:
+            if ev.event == "thread.message.delta" and not flaky.refused:
+                flaky.down = True  # the database goes away for half a second mid-answer
+                threading.Timer(0.5, lambda: setattr(flaky, "down", False)).start()
+        run = stream.current_run
+    assert flaky.refused > 0
+    assert run is not None and run.status == "completed"
+    run = c.beta.threads.runs.retrieve(thread_id=t.id, run_id=run.id)
+    assert run.status == "completed"
+
+
+def test_a_long_store_outage_hands_the_run_over(
+    emulator: Any, db_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The store stays down longer than a lease: the executing client gives up (its stream
+    ends with an error event, as the API's did on a server fault), and once the store is
+    back a live client ends the run instead of leaving it active until it expires."""
+    import openai
+
+    c = survivor(emulator, db_url)
+    a = c.beta.assistants.create(model="gpt-4o")
+    t = c.beta.threads.create(messages=[{"role": "user", "content": LONG}])
+    flaky = _FlakyStore(monkeypatch)
+    emulator.delta_delay = 0.02
+    with pytest.raises(openai.APIError):
+        with c.beta.threads.runs.stream(thread_id=t.id, assistant_id=a.id) as stream:
+            for ev in stream:
+                if ev.event == "thread.message.delta":
+                    run_id = stream.current_run.id  # type: ignore[union-attr]
+                    flaky.down = True
+    flaky.down = False
+    run = wait_terminal(c, t.id, run_id, limit=LEASE * 3 + 5)
+    assert run.status == "failed" and "interrupted" in run.last_error.message
+    continues(c, t.id, a.id)
