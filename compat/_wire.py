@@ -38,12 +38,18 @@ class LocalRequest:
     timeout: float | None = None
 
     def json(self) -> dict[str, Any]:
-        """The JSON object body (``{}`` when empty); 400 when it is not a JSON object."""
+        """The JSON object body (``{}`` when empty); 400 when it is not a JSON object.
+
+        Only what JSON and both databases can hold gets through: ``NaN``/``Infinity`` (not
+        JSON), strings with lone surrogates (not encodable as UTF-8: stored, they would make
+        every later read of the thread fail) and nesting deeper than ``MAX_DEPTH`` get the
+        real API's parse error."""
         if not self.body.strip():
             return {}
         try:
-            data = json.loads(self.body)
-        except ValueError:
+            data = json.loads(self.body, parse_constant=_reject_constant)
+            _check_encodable(data)
+        except (ValueError, RecursionError):
             raise ApiError(
                 400,
                 "We could not parse the JSON body of your request. (HINT: This likely means "
@@ -68,6 +74,38 @@ class LocalRequest:
             else:
                 out[k] = v
         return out
+
+
+#: deepest JSON nesting a request may have (function parameter schemas are the deepest
+#: legitimate bodies, a few dozen levels at most)
+MAX_DEPTH = 128
+
+
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
+
+
+def _check_encodable(data: Any) -> None:
+    """ValueError for a lone surrogate in any string (key or value) or nesting deeper than
+    MAX_DEPTH; iterative, so no depth can exhaust the stack."""
+    stack: list[tuple[Any, int]] = [(data, 1)]
+    while stack:
+        value, depth = stack.pop()
+        if isinstance(value, str):
+            _check_text(value)
+        elif isinstance(value, (dict, list)):
+            if depth > MAX_DEPTH:
+                raise ValueError("JSON nested too deeply")
+            items = value.items() if isinstance(value, dict) else enumerate(value)
+            for k, v in items:
+                if isinstance(k, str):
+                    _check_text(k)
+                stack.append((v, depth + 1))
+
+
+def _check_text(text: str) -> None:
+    if not text.isascii():
+        text.encode("utf-8")  # UnicodeEncodeError (a ValueError) on a lone surrogate
 
 
 @dataclass

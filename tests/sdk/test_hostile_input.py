@@ -1,0 +1,56 @@
+"""Bodies the database or JSON cannot hold get the real API's 400 parse error, and nothing
+a request stores can make a later read of its thread fail."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+import compat
+
+PARSE_ERROR = "We could not parse the JSON body of your request."
+
+
+@pytest.fixture
+def sync_client(emulator: Any, db_url: str) -> compat.OpenAI:
+    return compat.OpenAI(base_url=emulator.base_url, api_key="sk-test", store=db_url, max_retries=0)
+
+
+def _raw_post(client: compat.OpenAI, path: str, body: bytes) -> Any:
+    """POST ``body`` as it is (the SDK would refuse to encode some of these)."""
+    return client._client.post(
+        f"{client.base_url}{path.lstrip('/')}",
+        content=body,
+        headers={"content-type": "application/json", "authorization": "Bearer sk-test"},
+    )
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b'{"role": "user", "content": "\\ud83d"}',  # a lone surrogate escape
+        b'{"role": "user", "content": "hi", "metadata": {"\\udc00": "x"}}',  # in a key
+        b'{"role": "user", "content": NaN}',
+        b'{"role": "user", "content": "hi", "metadata": {"a": Infinity}}',
+        b'{"role": "user", "content": ' + b"[" * 100_000 + b"]" * 100_000 + b"}",
+    ],
+    ids=["surrogate", "surrogate-key", "nan", "infinity", "deep"],
+)
+def test_unstorable_bodies_are_refused_and_the_thread_stays_usable(
+    sync_client: compat.OpenAI, body: bytes
+) -> None:
+    c = sync_client
+    a = c.beta.assistants.create(model="gpt-4o")
+    t = c.beta.threads.create()
+    resp = _raw_post(c, f"/threads/{t.id}/messages", body)
+    assert resp.status_code == 400
+    error = resp.json()["error"]
+    assert error["type"] == "invalid_request_error" and error["message"].startswith(PARSE_ERROR)
+    # nothing was stored, and the thread reads and runs as before
+    assert c.beta.threads.messages.list(t.id).data == []
+    c.beta.threads.messages.create(t.id, role="user", content="still here 😀")
+    run = c.beta.threads.runs.create_and_poll(thread_id=t.id, assistant_id=a.id)
+    assert run.status == "completed"
+    texts = [m.content[0].text.value for m in c.beta.threads.messages.list(t.id, order="asc")]
+    assert texts == ["still here 😀", "You said: still here 😀"]
