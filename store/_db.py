@@ -10,7 +10,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from sqlalchemy import Connection, Engine, create_engine, event, inspect, select, text
+from sqlalchemy import Connection, Engine, create_engine, event, inspect, make_url, select, text
 from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.pool import StaticPool
 from sqlmodel import SQLModel
@@ -19,6 +19,25 @@ from ._errors import SchemaVersionError, StoreUnavailable
 from ._tables import SCHEMA_VERSION, Meta
 
 _write_intent = threading.local()
+
+
+#: Pool settings a URL may carry in its query (``?pool_size=4&max_overflow=4``); they are
+#: taken out before the rest of the URL reaches the database driver.
+POOL_PARAMS = {"pool_size": int, "max_overflow": int, "pool_timeout": float, "pool_recycle": int}
+#: PostgreSQL defaults: at most 8 connections per process (4 + 4 overflow), so 8 processes
+#: stay well under the server's default max_connections of 100.
+PG_POOL = {"pool_size": 4, "max_overflow": 4, "pool_timeout": 30.0, "pool_recycle": 1800}
+#: SQLite: connections are cheap; writers take turns through a lock of the process anyway.
+SQLITE_POOL = {"pool_size": 8, "max_overflow": 24, "pool_timeout": 30.0}
+
+
+def _pool_settings(url: str, defaults: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+    """``url`` without its pool parameters, and the pool settings (defaults overridden)."""
+    parsed = make_url(url)
+    found = {k: POOL_PARAMS[k](parsed.query[k]) for k in POOL_PARAMS if k in parsed.query}
+    if found:
+        parsed = parsed.difference_update_query(list(found))
+    return parsed.render_as_string(hide_password=False), {**defaults, **found}
 
 
 def make_engine(url: str) -> Engine:
@@ -30,8 +49,9 @@ def make_engine(url: str) -> Engine:
         kwargs: dict[str, Any] = {"connect_args": {"check_same_thread": False, "timeout": 30}}
         if memory:
             kwargs["poolclass"] = StaticPool
-        else:  # one connection per busy worker thread; SQLite connections are cheap
-            kwargs.update(pool_size=20, max_overflow=40)
+        else:
+            url, pool = _pool_settings(url, SQLITE_POOL)
+            kwargs.update(pool)
         engine = create_engine(url, **kwargs)
 
         @event.listens_for(engine, "connect")
@@ -53,10 +73,16 @@ def make_engine(url: str) -> Engine:
             conn.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
 
         return engine
-    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
+    url, pool = _pool_settings(url, PG_POOL)
+    return create_engine(url, pool_pre_ping=True, **pool)
 
 
 _memory_locks: dict[int, threading.RLock] = {}
+_writer_locks: dict[int, threading.RLock] = {}
+
+
+def _writer_lock(engine: Engine) -> threading.RLock:
+    return _writer_locks.setdefault(id(engine), threading.RLock())
 
 
 def is_memory(engine: Engine) -> bool:
@@ -69,10 +95,17 @@ def transaction(engine: Engine, *, write: bool) -> Iterator[Connection]:
     try:
         if is_memory(engine):
             # An in-memory database is one connection shared by every thread: take turns.
-            lock = _memory_locks.setdefault(id(engine), threading.RLock())
-            with lock, engine.begin() as conn:
+            shared = _memory_locks.setdefault(id(engine), threading.RLock())
+            with shared, engine.begin() as conn:
                 yield conn
             return
+        # SQLite has one writer at a time: this process's writers queue on a lock first,
+        # so at most one of them waits on the database's busy timeout (many threads
+        # polling the file lock is what surfaced as "database is locked" under load).
+        lock: threading.RLock | None = None
+        if write and engine.dialect.name == "sqlite":
+            lock = _writer_lock(engine)
+            lock.acquire()
         _write_intent.on = write
         try:
             with engine.begin() as conn:
@@ -80,6 +113,8 @@ def transaction(engine: Engine, *, write: bool) -> Iterator[Connection]:
                 yield conn
         finally:
             _write_intent.on = False
+            if lock is not None:
+                lock.release()
     except _unavailable_errors(engine) as exc:
         # Down, locked past the busy timeout, full, or gone: nothing was committed.
         orig = getattr(exc, "orig", None) or exc
