@@ -54,3 +54,17 @@ def test_unstorable_bodies_are_refused_and_the_thread_stays_usable(
     assert run.status == "completed"
     texts = [m.content[0].text.value for m in c.beta.threads.messages.list(t.id, order="asc")]
     assert texts == ["still here 😀", "You said: still here 😀"]
+
+
+def test_a_wrong_upstream_key_fails_the_run_naming_the_cause(
+    sync_client: compat.OpenAI, emulator: Any
+) -> None:
+    c = sync_client
+    a = c.beta.assistants.create(model="gpt-4o")
+    t = c.beta.threads.create(messages=[{"role": "user", "content": "hi"}])
+    emulator.enqueue(status_error=(401, "Incorrect API key provided: sk-test.", "invalid_api_key"))
+    run = c.beta.threads.runs.create_and_poll(thread_id=t.id, assistant_id=a.id)
+    assert run.status == "failed" and run.last_error is not None
+    assert run.last_error.code == "server_error"  # the only code the Run type allows for it
+    assert "credentials (401)" in run.last_error.message
+    assert "Incorrect API key provided" in run.last_error.message
