@@ -85,7 +85,16 @@ def _upstream_error(exc: BaseException) -> Obj:
     if isinstance(exc, openai.APIStatusError):
         body = exc.body if isinstance(exc.body, dict) else {}
         code = body.get("code") if isinstance(body.get("code"), str) else None
-        return last_error_from_upstream(status=exc.status_code, code=code, message=exc.message)
+        message = exc.message
+        if exc.status_code in (401, 403):
+            # Not a model failure: say so, or the run looks like an outage of the model.
+            said = body.get("message") if isinstance(body.get("message"), str) else exc.message
+            message = (
+                f"The Responses API refused this client's credentials ({exc.status_code}): "
+                f"{said} Check the API key, organization and project the client was "
+                "created with."
+            )
+        return last_error_from_upstream(status=exc.status_code, code=code, message=message)
     if isinstance(exc, openai.APIError):
         return last_error_from_upstream(
             status=None, code=getattr(exc, "code", None), message=exc.message
