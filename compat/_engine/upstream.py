@@ -2,9 +2,10 @@
 
 ``Upstream`` (sync client) and ``AsyncUpstream`` (async client) differ only in I/O: open a
 ``POST /responses`` event stream, copy a container file into the Files API, and call the
-client for endpoints that pass a resource through (vector stores). The client's key, base
-URL, organization, project, headers, retries and timeouts apply to every call.
-Imports: openai, compat._transports (which HTTP library the client uses).
+client for endpoints that pass a resource through (vector stores) or keep a thread's
+code_interpreter container. The client's key, base URL, organization, project, headers,
+retries and timeouts apply to every call.
+Imports: openai, compat._httplib (which HTTP library the client uses).
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from typing import Any
 
 import openai
 
-from .._transports import library_of
+from .._httplib import library_of
 
 log = logging.getLogger("compat.engine")
 
@@ -72,6 +73,28 @@ class _Base:
 
     def _content_path(self, container_id: str, cfile_id: str) -> str:
         return f"/containers/{container_id}/files/{cfile_id}/content"
+
+    def call(self, fn: Callable[[Any], Any]) -> Any:
+        """``fn(client)``, waited for (from a thread that is not the async client's loop)."""
+        raise NotImplementedError
+
+    # Containers by plain POSTs: the SDK's containers resource only exists in newer versions.
+    def create_container(self, name: str, file_ids: list[str]) -> str:
+        """``POST /containers`` with the files copied in; the new ``cntr_…`` id."""
+        body = {"name": name, "file_ids": file_ids}
+        created = self.call(
+            lambda c: c.post("/containers", body=body, cast_to=object, options=_post_options())
+        )
+        return str(created["id"])
+
+    def add_container_file(self, container_id: str, file_id: str) -> None:
+        """``POST /containers/{id}/files``: copy a Files API file into the container."""
+        path = f"/containers/{container_id}/files"
+        self.call(
+            lambda c: c.post(
+                path, body={"file_id": file_id}, cast_to=object, options=_post_options()
+            )
+        )
 
 
 class Upstream(_Base):

@@ -9,21 +9,12 @@ from __future__ import annotations
 
 import importlib
 from functools import cache
-from types import ModuleType
 from typing import Any
 
+from .._httplib import library_of
 from ._adapter import build_transports
 
 __all__ = ["install", "library_of"]
-
-
-def library_of(http_client: Any) -> ModuleType:
-    """The HTTP library module (httpx or httpx2) an SDK http client belongs to."""
-    for cls in type(http_client).__mro__:
-        root = cls.__module__.split(".")[0]
-        if root in ("httpx", "httpx2"):
-            return importlib.import_module(root)
-    raise TypeError(f"not an httpx or httpx2 client: {http_client!r}")
 
 
 @cache
