@@ -381,6 +381,35 @@ class Repo:
         found.sort(key=lambda r: r[:3])
         return found, (below[0], below[1], below[2], below[3])
 
+    def run_states_since(
+        self, thread_id: str, from_ord: int | None = None
+    ) -> tuple[list[tuple[int, int, str, dict[str, Any]]], tuple[int, int]]:
+        """The thread's runs with ``ord >= from_ord`` (all when None) as ``(ord, seq, status,
+        state)`` in creation order, and ``(count, sum of seq)`` of those with ``ord <
+        from_ord``: what ``history_since`` is to messages and steps, for the runs' private
+        state (compat._engine.history keeps the reasoning items runs kept). One statement,
+        one snapshot."""
+        if from_ord is None:
+            sql = "SELECT 0, ord, seq, status, state FROM compat_run WHERE thread_id = ?"
+            rows = self._exec_sql(sql, (thread_id,))
+        else:
+            sql = (
+                "SELECT 0, ord, seq, status, state FROM compat_run WHERE thread_id = ? "
+                "AND ord >= ? UNION ALL SELECT 1, count(*), "
+                "CAST(coalesce(sum(seq), 0) AS BIGINT), NULL, NULL FROM compat_run "
+                "WHERE thread_id = ? AND ord < ?"
+            )
+            rows = self._exec_sql(sql, (thread_id, from_ord) * 2)
+        found: list[tuple[int, int, str, dict[str, Any]]] = []
+        below = (0, 0)
+        for flag, ord_, seq, status, state in rows.fetchall():
+            if int(flag) == 0:
+                found.append((int(ord_), int(seq), str(status), dict(self._json(state) or {})))
+            else:
+                below = (int(ord_), int(seq))
+        found.sort(key=lambda r: r[:2])
+        return found, below
+
 
 # -- the fixed SQL of the hot statements (SQLite placeholders; _PG_SQL has PostgreSQL's) --
 def _pg(sql: str) -> str:

@@ -239,6 +239,53 @@ def test_reasoning_model_emits_reasoning_item(client: OpenAI) -> None:
     assert final.reasoning.effort == "low"
 
 
+def test_reasoning_comes_back_only_as_issued(emu: ResponsesEmulator, client: OpenAI) -> None:
+    include: Any = ["reasoning.encrypted_content"]
+    r = client.responses.create(model="o4-mini", input="hi", include=include, store=False)
+    rs = r.output[0]
+    assert rs.type == "reasoning" and rs.encrypted_content
+    plain = client.responses.create(model="o4-mini", input="hi", store=False)
+    assert plain.output[0].encrypted_content is None  # only when included
+
+    def again(reasoning: dict[str, Any], model: str = "o4-mini") -> Any:
+        history = [
+            {"role": "user", "content": "hi"},
+            reasoning,
+            {"role": "assistant", "content": r.output_text},
+            {"role": "user", "content": "again"},
+        ]
+        return client.responses.create(model=model, input=history, store=False)
+
+    back = {
+        "type": "reasoning",
+        "id": rs.id,
+        "summary": [],
+        "encrypted_content": rs.encrypted_content,
+    }
+    assert again(back).status == "completed"
+    # forged, or written by another model: 400 invalid_encrypted_content, as the API answers
+    for reasoning, model in (
+        ({**back, "encrypted_content": "gAAAAforged"}, "o4-mini"),
+        (back, "o3"),
+    ):
+        with pytest.raises(openai.BadRequestError) as exc:
+            again(reasoning, model)
+        assert exc.value.code == "invalid_encrypted_content"
+        assert exc.value.body["message"] == (
+            f"The encrypted content for item {rs.id} could not be verified. Reason: "
+            "Encrypted content could not be decrypted or parsed."
+        )
+    with pytest.raises(openai.NotFoundError):  # an id alone refers to nothing stored
+        again({"type": "reasoning", "id": rs.id, "summary": []})
+    with pytest.raises(openai.BadRequestError) as exc:
+        client.responses.create(model="gpt-4.1", input="hi", include=include)
+    assert exc.value.param == "include"
+    assert exc.value.body["message"] == "Encrypted content is not supported with this model."
+    emu.reset()  # another upstream: nothing it did not issue verifies
+    with pytest.raises(openai.BadRequestError):
+        again(back)
+
+
 # ------------------------------------------------------------------------------------------
 # Function calling
 
@@ -490,6 +537,54 @@ def test_code_interpreter_with_outputs_and_chart(emu: ResponsesEmulator, client:
     assert meta.path == "/mnt/data/chart.png" and meta.bytes == len(png.content)
     with urllib.request.urlopen(image.url) as fetched:  # the output URL serves the same bytes
         assert fetched.read() == png.content
+
+
+def test_containers_keep_files_between_requests(emu: ResponsesEmulator, client: OpenAI) -> None:
+    data = client.files.create(file=("data.csv", b"a,b\n"), purpose="assistants")
+    made = client.post("/containers", body={"name": "t1", "file_ids": [data.id]}, cast_to=object)
+    cid = made["id"]
+    assert cid.startswith("cntr_") and made["object"] == "container"
+    assert made["status"] == "running" and made["name"] == "t1"
+    tool: Any = {"type": "code_interpreter", "container": cid}
+    outputs: Any = ["code_interpreter_call.outputs"]
+    r = client.responses.create(model="gpt-4.1", tools=[tool], input="Save 'hi there' to notes.txt")
+    assert r.output[0].container_id == cid
+    late = client.files.create(file=("late.txt", b"late"), purpose="assistants")
+    added = client.post(f"/containers/{cid}/files", body={"file_id": late.id}, cast_to=object)
+    assert added["path"] == "/mnt/data/late.txt" and added["source"] == "user"
+    r = client.responses.create(
+        model="gpt-4.1", tools=[tool], input="List the files", include=outputs
+    )
+    logs = r.output[0].outputs[0].logs
+    assert logs == "data.csv: a,b\n\nlate.txt: late\nnotes.txt: hi there\n"
+    assert "notes.txt: hi there" in r.output_text
+    listed = client.get(f"/containers/{cid}/files", cast_to=object)
+    assert sorted(f["path"] for f in listed["data"]) == [
+        "/mnt/data/data.csv",
+        "/mnt/data/late.txt",
+        "/mnt/data/notes.txt",
+    ]
+    # an auto container is new with every request
+    r = client.responses.create(
+        model="gpt-4.1", tools=[CODE], input="List the files", include=outputs
+    )
+    assert r.output[0].container_id != cid and r.output[0].outputs[0].logs == "(no files)\n"
+
+    emu.expire_container(cid)
+    assert client.get(f"/containers/{cid}", cast_to=object)["status"] == "expired"
+    with pytest.raises(openai.BadRequestError) as exc:
+        client.responses.create(model="gpt-4.1", tools=[tool], input="List the files")
+    assert exc.value.body["message"] == "Container is expired."
+    other = client.post("/containers", body={"name": "t2"}, cast_to=object)["id"]
+    gone = client.delete(f"/containers/{other}", cast_to=object)
+    assert gone == {"id": other, "object": "container.deleted", "deleted": True}
+    with pytest.raises(openai.NotFoundError) as missing:
+        client.responses.create(
+            model="gpt-4.1", tools=[{"type": "code_interpreter", "container": other}], input="hi"
+        )
+    assert missing.value.body["message"] == f"Container with id '{other}' not found."
+    with pytest.raises(openai.NotFoundError):
+        client.post("/containers", body={"name": "t3", "file_ids": ["file-nope"]}, cast_to=object)
 
 
 def test_file_search_with_uploaded_file(emu: ResponsesEmulator, client: OpenAI) -> None:

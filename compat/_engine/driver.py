@@ -2,9 +2,10 @@
 RunMachine and applying the machine's effects.
 
 ``Segment`` holds all per-event work both drivers share: the store transactions (retried
-while the store is briefly unavailable), publishing, cancel checks, endings. ``RunDriver``
-(sync client) and ``AsyncRunDriver`` (async client) differ only in I/O. Every failure ends
-as run state, never as an exception to the API caller.
+while the store is briefly unavailable), the thread's code_interpreter container, what to
+send instead of a refused call, publishing, cancel checks, endings. ``RunDriver`` (sync
+client) and ``AsyncRunDriver`` (async client) differ only in I/O. Every failure ends as run
+state, never as an exception to the API caller.
 Imports: store, compat._translate, compat._engine (machine, effects, status, upstream, turn).
 """
 
@@ -24,14 +25,14 @@ from .._ids import new_id, now_ns
 from .._options import Options
 from .._translate.context import BudgetExhausted
 from .._translate.output import last_error_from_upstream
-from .._translate.request import TurnInput, to_response_request
+from .._translate.request import ENCRYPTED_REASONING, TurnInput, to_response_request
 from .effects import Lost, apply_effects, has_writes
 from .feed import Feed, RunWatch
 from .lifecycle import finish
 from .machine import Effect, Emit, RunMachine, Transition
 from .status import TERMINAL
 from .turn import build_turn_input
-from .upstream import AsyncUpstream, Upstream
+from .upstream import AsyncUpstream, Upstream, current_loop
 
 log = logging.getLogger("compat.engine")
 
@@ -80,6 +81,27 @@ def _now() -> int:
     return int(time.time())
 
 
+def _refusal(exc: BaseException) -> tuple[str, str] | None:
+    """``(code, message)`` of a 400 or 404 answer (code "" when none), else None."""
+    if not isinstance(exc, openai.APIStatusError) or exc.status_code not in (400, 404):
+        return None
+    body = exc.body if isinstance(exc.body, dict) else {}
+    code = body.get("code") if isinstance(body.get("code"), str) else ""
+    return code or "", str(exc.message)
+
+
+def container_gone(exc: BaseException) -> bool:
+    """True when the upstream refused a container: expired (400 ``Container is expired.``)
+    or deleted (404 ``Container with id '…' not found.``)."""
+    refused = _refusal(exc)
+    return refused is not None and "container" in refused[1].lower()
+
+
+def code_interpreter_tool(kwargs: Obj) -> Obj | None:
+    """The request's code_interpreter tool, if it has one."""
+    return next((t for t in kwargs.get("tools") or () if t["type"] == "code_interpreter"), None)
+
+
 def _upstream_error(exc: BaseException) -> Obj:
     """``last_error`` for a failed upstream call or stream, whatever raised it."""
     if isinstance(exc, openai.APIStatusError):
@@ -117,6 +139,8 @@ class Segment:
         self._pending: list[Effect] = []
         self._pending_since = 0.0
         self.lost = False  # another actor changed the run (its stored state is authoritative)
+        self._replay = False  # the chain broke: this segment's calls replay the thread
+        self._retried: set[str] = set()  # what a refused call was already retried for
 
     @property
     def finished(self) -> bool:
@@ -161,6 +185,11 @@ class Segment:
             )
             started = self.machine.start(_now())
             apply_effects(repo, started)
+            if "container" not in state and any(
+                t.get("type") == "code_interpreter" for t in run.get("tools") or ()
+            ):
+                # the thread's container: every run with code_interpreter carries it forward
+                state["container"] = repo.latest_run_state(run["thread_id"], "container")
             return started, self._turn_input(repo, replay=False), None
 
         try:
@@ -175,10 +204,10 @@ class Segment:
         self.publish(started)
         return self._translate(turn)
 
-    def request(self, *, replay: bool = False) -> Obj | None:
+    def request(self) -> Obj | None:
         """The ``responses.create`` kwargs for this segment, or None if a budget ran out."""
         with self.sv.store.read() as repo:
-            turn = self._turn_input(repo, replay=replay)
+            turn = self._turn_input(repo, replay=self._replay)
         return self._translate(turn)
 
     def _turn_input(self, repo: Repo, *, replay: bool) -> TurnInput:
@@ -198,15 +227,90 @@ class Segment:
             self.apply(self.machine.exhausted(exc.reason, _now()))
             return None
 
+    # -- the upstream call ------------------------------------------------------------
+    def containerize(self, kwargs: Obj) -> None:
+        """Let the call's code_interpreter run in the thread's container, as Assistants
+        kept one sandbox per thread (responses-mapping §5.3): created on first use with the
+        files the request names (assistant's, thread's, attachments'), which later calls
+        add as they appear; the tool then names it. Upstream calls, outside any store
+        transaction. When no container can be had the request keeps its ``auto`` one."""
+        tool = code_interpreter_tool(kwargs)
+        if tool is None or isinstance(tool["container"], str) or self.machine is None:
+            return
+        state = self.machine.state
+        wanted: list[str] = list(tool["container"].get("file_ids") or ())
+        known = state.get("container")
+        kept = self._add_files(known["id"], list(known["file_ids"]), wanted) if known else None
+        if kept is None:
+            try:
+                cid = self.sv.upstream.create_container(self.machine.run["thread_id"], wanted)
+            except Exception as exc:
+                log.warning("run %s: no thread container, using an auto one: %s", self.run_id, exc)
+                state["container"] = None
+                return
+            kept = {"id": cid, "file_ids": wanted}
+        state["container"] = kept
+        tool["container"] = kept["id"]
+
+    def _add_files(self, cid: str, have: list[str], wanted: list[str]) -> Obj | None:
+        """The container with the files it lacks copied in; None when it is gone."""
+        for fid in [f for f in wanted if f not in have]:
+            try:
+                self.sv.upstream.add_container_file(cid, fid)
+            except Exception as exc:
+                if container_gone(exc):  # expired or deleted: a new one gets every file
+                    return None
+                log.warning("run %s: could not copy %s into %s: %s", self.run_id, fid, cid, exc)
+            have.append(fid)  # tried: not again with every call
+        return {"id": cid, "file_ids": have}
+
+    def retry(self, kwargs: Obj, exc: BaseException) -> Obj | None:
+        """After the upstream refused ``kwargs``: the request to send instead (each cause is
+        retried once per segment), or None, the run then failed (or its budget ran out).
+
+        - chained, and the upstream cannot continue the chain (response gone, or it
+          disagrees about pending calls): replay the thread instead;
+        - replayed reasoning it no longer verifies (``invalid_encrypted_content``: another
+          model, project or key): without those items, marked dropped for later calls too;
+          encrypted reasoning refused for the model: none for the rest of the run;
+        - the thread's container expired or was deleted: a new one, the files copied in.
+        """
+        cause = self._cause(kwargs, exc)
+        if cause is None or cause in self._retried or self.machine is None:
+            self.fail(exc)
+            return None
+        self._retried.add(cause)
+        state = self.machine.state
+        log.warning("run %s: upstream refused the call (%s), retrying: %s", self.run_id, cause, exc)
+        if cause == "chain":
+            self._replay = True
+        elif cause == "container":
+            state["container"] = None
+        elif cause == "reasoning":
+            dropped = state.setdefault("reasoning_dropped", [])
+            dropped += [i["id"] for i in kwargs["input"] if i.get("type") == "reasoning"]
+        else:
+            state["reasoning_off"] = True
+        return self.request()
+
     @staticmethod
-    def chain_broken(kwargs: Obj, exc: BaseException) -> bool:
-        """True when a chained call failed because the upstream cannot continue the chain
-        (response gone, or it disagrees about pending calls): the caller replays instead."""
-        return (
-            "previous_response_id" in kwargs
-            and isinstance(exc, openai.APIStatusError)
-            and exc.status_code in (400, 404)
-        )
+    def _cause(kwargs: Obj, exc: BaseException) -> str | None:
+        refused = _refusal(exc)
+        if refused is None:
+            return None
+        code, message = refused
+        tool = code_interpreter_tool(kwargs)
+        if tool is not None and isinstance(tool["container"], str) and container_gone(exc):
+            return "container"
+        if "previous_response_id" in kwargs:
+            return "chain"
+        if ENCRYPTED_REASONING not in (kwargs.get("include") or ()):
+            return None
+        if code == "invalid_encrypted_content" or "could not be verified" in message:
+            return "reasoning"
+        if "Encrypted content is not supported" in message:
+            return "reasoning_off"
+        return None
 
     # -- effects -----------------------------------------------------------------------
     def apply(self, effects: list[Effect]) -> None:
@@ -426,24 +530,18 @@ class RunDriver:
         finally:
             seg.close()
 
-    def _open(self, kwargs: Obj) -> Any:
+    def _open(self, kwargs: Obj | None) -> Any:
         """The upstream event stream; None when the call failed (the run is then failed).
-        A chained call the upstream cannot continue is retried once as a replay."""
+        A refused call is sent again as ``Segment.retry`` says."""
         seg = self.seg
-        try:
-            return self.up.open(kwargs)
-        except Exception as exc:  # upstream refused: the run fails, the caller never sees it
-            if not seg.chain_broken(kwargs, exc):
-                seg.fail(exc)
-                return None
-        replay = seg.request(replay=True)
-        if replay is None:
-            return None
-        try:
-            return self.up.open(replay)
-        except Exception as exc:
-            seg.fail(exc)
-            return None
+        while kwargs is not None:
+            if code_interpreter_tool(kwargs) is not None:
+                seg.containerize(kwargs)
+            try:
+                return self.up.open(kwargs)
+            except Exception as exc:  # refused: the run fails, the caller never sees it
+                kwargs = seg.retry(kwargs, exc)
+        return None
 
 
 class AsyncRunDriver:
@@ -457,6 +555,8 @@ class AsyncRunDriver:
 
     async def run(self) -> None:
         seg, io = self.seg, self.io
+        # upstream calls made from store threads (containers) come back to this loop
+        current_loop.set(asyncio.get_running_loop())
         try:
             kwargs = await io(seg.begin)
             if kwargs is None:
@@ -506,19 +606,13 @@ class AsyncRunDriver:
         finally:
             seg.close()
 
-    async def _open(self, kwargs: Obj) -> Any:
+    async def _open(self, kwargs: Obj | None) -> Any:
         seg, io = self.seg, self.io
-        try:
-            return await self.up.open(kwargs)
-        except Exception as exc:
-            if not seg.chain_broken(kwargs, exc):
-                await io(seg.fail, exc)
-                return None
-        replay = await io(lambda: seg.request(replay=True))
-        if replay is None:
-            return None
-        try:
-            return await self.up.open(replay)
-        except Exception as exc:
-            await io(seg.fail, exc)
-            return None
+        while kwargs is not None:
+            if code_interpreter_tool(kwargs) is not None:
+                await io(seg.containerize, kwargs)
+            try:
+                return await self.up.open(kwargs)
+            except Exception as exc:
+                kwargs = await io(seg.retry, kwargs, exc)
+        return None

@@ -201,6 +201,7 @@ class RunMachine:
         self.open_steps: list[Obj] = []
         self.open_messages: list[Obj] = []
         self.file_ids: dict[str, str] = {}  # container file id / image url -> file-… id
+        self.reasoning: list[Obj] = []  # reasoning items done, waiting for the item they precede
         self.response_id: str | None = None
         self.finished = False
 
@@ -260,7 +261,7 @@ class RunMachine:
         kind = ev.get("type", "")
         handler = getattr(self, "_on_" + kind.replace(".", "_"), None)
         if handler is None:
-            return []  # unknown or uninteresting events (reasoning, progress markers)
+            return []  # unknown or uninteresting events (reasoning deltas, progress markers)
         effects: list[Effect] = handler(ev, now)
         return effects
 
@@ -308,6 +309,7 @@ class RunMachine:
                 effects += self._close_held(None)
         if typ == "message":
             msg_id = self.new_id("msg")
+            self._keep_reasoning(msg_id)
             step, eff = self._new_step(
                 {"type": "message_creation", "message_creation": {"message_id": msg_id}}, now
             )
@@ -335,6 +337,7 @@ class RunMachine:
                 effects += eff
             fn = self.fn_item
             call = function_tool_call(item, call_id=item.get("call_id") or self.new_id("call"))
+            self._keep_reasoning(call["id"])
             j = len(fn.step["step_details"]["tool_calls"])
             fn.step["step_details"]["tool_calls"].append(call)
             self.items[idx] = _Item("function_call", fn.step, call_index=j)
@@ -356,6 +359,26 @@ class RunMachine:
             effects += eff
             effects.append(self._step_delta(step, {**copy.deepcopy(call), "index": 0}))
         return effects
+
+    def _keep_reasoning(self, before: str) -> None:
+        """Keep the reasoning items done since the last message or function call with the
+        run, as preceding ``before`` (that message's or call's id): later calls replay them
+        there. Hosted tool calls are not replayed: reasoning before one goes with what
+        follows it. No effect: they show nowhere, and are saved with the next transition."""
+        if not self.reasoning:
+            return
+        kept = self.state.setdefault("reasoning", [])
+        for item in self.reasoning:
+            kept.append(
+                {
+                    "id": item["id"],
+                    "encrypted_content": item["encrypted_content"],
+                    "summary": item.get("summary") or [],
+                    "before": before,
+                    "model": self.run["model"],
+                }
+            )
+        self.reasoning = []
 
     def _step_delta(self, step: Obj, call_delta: Obj) -> Emit:
         return Emit(
@@ -479,6 +502,12 @@ class RunMachine:
 
     def _on_response_output_item_done(self, ev: Obj, now: int) -> list[Effect]:
         item = ev.get("item") or {}
+        if item.get("type") == "reasoning":
+            # kept only with its encrypted content (asked for in replay mode): without it,
+            # the upstream cannot take it back when it stores nothing
+            if item.get("id") and item.get("encrypted_content"):
+                self.reasoning.append(item)
+            return []
         idx = ev.get("output_index", -1)
         it = self.items.get(idx)
         if it is None:

@@ -22,6 +22,25 @@ class ChainPoint(TypedDict):
     model: str
 
 
+class KeptReasoning(TypedDict):
+    """A reasoning item of a reasoning model's response, kept to go back into later calls'
+    input (replay mode): never shown in messages or steps (responses-mapping §2.3, §4.1)."""
+
+    id: str  # rs_…
+    encrypted_content: str
+    summary: list[Any]
+    before: str  # the message (msg_…) or function call id it preceded in the response
+    model: str  # it verifies only with the model that wrote it
+
+
+class Container(TypedDict):
+    """The thread's code_interpreter container (one per thread, as Assistants kept one
+    sandbox per thread): every run with code_interpreter carries it forward."""
+
+    id: str  # cntr_…
+    file_ids: list[str]  # files copied into it so far
+
+
 class RunState(TypedDict, total=False):
     """What the engine keeps with a run besides its wire object."""
 
@@ -36,3 +55,7 @@ class RunState(TypedDict, total=False):
     chain: ChainPoint
     pending_step_id: str  # the tool_calls step waiting for outputs
     pending_step_usage: Usage
+    reasoning: list[KeptReasoning]  # this run's, in the order the model produced them
+    reasoning_dropped: list[str]  # ids of the thread's reasoning the upstream no longer verified
+    reasoning_off: bool  # the upstream refused encrypted reasoning for this run's model
+    container: Container | None  # None: the thread has no live container

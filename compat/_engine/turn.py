@@ -1,7 +1,9 @@
 """Gather what one Responses call needs from the store into a TurnInput.
 
 The thread's history comes from ``history.read_history``: read and translated for replay
-incrementally, only what is new since the thread's previous turn in this process.
+incrementally, only what is new since the thread's previous turn in this process; so do
+the reasoning items its runs kept (``history.read_reasoning``), replayed for reasoning
+models.
 Imports: store (Repo), compat._translate types, compat._engine.history.
 """
 
@@ -11,8 +13,8 @@ from typing import TYPE_CHECKING, Any
 
 from store import Repo
 
-from .._translate.request import TurnInput
-from .history import read_history
+from .._translate.request import TurnInput, is_reasoning_model
+from .history import read_history, read_reasoning
 
 if TYPE_CHECKING:
     from .._options import Options
@@ -44,6 +46,27 @@ def chain_point(repo: Repo, run: Obj, options: Options) -> Obj | None:
     if chain.get("model") != run["model"]:
         return None
     return dict(chain)
+
+
+def reasoning_input(repo: Repo, run: Obj, state: Obj) -> dict[str, list[Obj]]:
+    """The thread's kept reasoning items this call may send, as input items by the id of
+    the message or function call each preceded: those of the run's model (encrypted
+    reasoning verifies only with the model that wrote it), less those the upstream no
+    longer verified."""
+    kept = read_reasoning(repo, run["thread_id"])
+    dropped = kept.dropped.union(state.get("reasoning_dropped") or ())
+    out: dict[str, list[Obj]] = {}
+    for r in kept.items:
+        if r["model"] == run["model"] and r["id"] not in dropped:
+            out.setdefault(r["before"], []).append(
+                {
+                    "type": "reasoning",
+                    "id": r["id"],
+                    "summary": r["summary"],
+                    "encrypted_content": r["encrypted_content"],
+                }
+            )
+    return out
 
 
 def build_turn_input(
@@ -101,4 +124,9 @@ def build_turn_input(
     }
     if chain is None:
         turn["history_input"] = thread_history.inputs
+    # Reasoning models keep their reasoning across calls: chained calls upstream, replayed
+    # ones with `store: false` here (unless the upstream refused it for this run).
+    replayed = chain is None and not turn["store"]
+    if replayed and is_reasoning_model(run["model"]) and not state.get("reasoning_off"):
+        turn["reasoning"] = reasoning_input(repo, run, state)
     return turn

@@ -21,7 +21,13 @@ from .output import (
     text_from_output_text,
     usage_from_response,
 )
-from .request import TurnInput, strip_citation_markers, to_input_items, to_response_request
+from .request import (
+    TurnInput,
+    is_reasoning_model,
+    strip_citation_markers,
+    to_input_items,
+    to_response_request,
+)
 from .tools import (
     function_tool_call,
     required_action_from_calls,
@@ -45,6 +51,7 @@ __all__ = [
     "image_blocks_from_item",
     "incomplete_reasons",
     "is_image_filename",
+    "is_reasoning_model",
     "last_error_from_upstream",
     "required_action_from_calls",
     "select_history",

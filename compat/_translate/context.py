@@ -43,7 +43,8 @@ def _string_chars(value: Any) -> int:
     if isinstance(value, str):
         return len(value)
     if isinstance(value, dict):
-        return sum(_string_chars(v) for v in value.values())
+        # a reasoning item's encrypted content is opaque: its size says nothing of its tokens
+        return sum(_string_chars(v) for k, v in value.items() if k != "encrypted_content")
     if isinstance(value, (list, tuple)):
         return sum(_string_chars(v) for v in value)
     return 0
@@ -63,8 +64,9 @@ def estimate_tokens(value: Any) -> int:
     """Heuristic token count of a string, an input item or any JSON value.
 
     ceil(characters of all string leaves / 4), plus a fixed cost per `input_image` part
-    (`IMAGE_TOKENS`, or `IMAGE_TOKENS_LOW` for detail "low"). Deliberately simple and
-    provider-independent; `max_prompt_tokens` is a budget, not an exact count.
+    (`IMAGE_TOKENS`, or `IMAGE_TOKENS_LOW` for detail "low"); `encrypted_content` (of
+    reasoning items) is not counted. Deliberately simple and provider-independent;
+    `max_prompt_tokens` is a budget, not an exact count.
     """
     return math.ceil(_string_chars(value) / 4) + _image_tokens(value)
 
@@ -85,14 +87,19 @@ class _Unit:
 
 
 def _group(items: Sequence[dict[str, Any]], costs: Sequence[int] | None = None) -> list[_Unit]:
-    """Split input items into units; a function_call block with its outputs is one unit.
+    """Split input items into units; a function_call block with its outputs is one unit,
+    reasoning items belong to the unit of the item they precede.
 
     `costs`: the token estimate of each item, when known (parallel to `items`)."""
     units: list[_Unit] = []
     tool: _Unit | None = None  # the open function_call/function_call_output block
     pending: set[Any] = set()
+    held: list[int] = []  # reasoning items waiting for the item they precede
     for n, item in enumerate(items):
         kind = item.get("type", "message")
+        if kind == "reasoning":
+            held.append(n)
+            continue
         if kind == "function_call":
             if tool is None or not pending:  # a closed block: the next calls start a new one
                 tool = _Unit(costs=None if costs is None else [])
@@ -116,22 +123,41 @@ def _group(items: Sequence[dict[str, Any]], costs: Sequence[int] | None = None) 
                 costs=None if costs is None else [],
             )
             units.append(unit)
-        unit.items.append(item)
-        if unit.costs is not None and costs is not None:
-            unit.costs.append(costs[n])
+        for m in [*held, n]:
+            unit.items.append(items[m])
+            if unit.costs is not None and costs is not None:
+                unit.costs.append(costs[m])
+        held = []
+    if held:  # reasoning with nothing after it: its own unit, removed by _drop_orphans
+        last = _Unit([items[m] for m in held])
+        last.costs = None if costs is None else [costs[m] for m in held]
+        units.append(last)
     return units
 
 
 def _drop_orphans(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Drop function_call items without output and outputs without their call (both 400s)."""
+    """Drop function_call items without output and outputs without their call (both 400s),
+    then reasoning items no longer followed by the assistant message or function call they
+    preceded."""
     calls = {i.get("call_id") for i in items if i.get("type") == "function_call"}
     outputs = {i.get("call_id") for i in items if i.get("type") == "function_call_output"}
-    return [
+    kept = [
         item
         for item in items
         if not (item.get("type") == "function_call" and item.get("call_id") not in outputs)
         and not (item.get("type") == "function_call_output" and item.get("call_id") not in calls)
     ]
+    out: list[dict[str, Any]] = []
+    followed = False  # walking backwards: the item after is the model's output
+    for item in reversed(kept):
+        kind = item.get("type", "message")
+        if kind != "reasoning":
+            followed = kind == "function_call" or item.get("role") == "assistant"
+        elif not followed:
+            continue
+        out.append(item)
+    out.reverse()
+    return out
 
 
 def _last_messages(units: list[_Unit], n: int) -> list[_Unit]:

@@ -8,16 +8,18 @@ request assembly (§1, §3, §8, §9). Pure: plain dicts in, plain dicts out; im
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, TypedDict
 
 from .context import BudgetExhausted, estimate_tokens, select_history
 from .tools import to_response_tool_choice, to_response_tools, to_text_format
 
 __all__ = [
+    "ENCRYPTED_REASONING",
     "MIN_OUTPUT_TOKENS",
     "EntryInput",
     "TurnInput",
+    "is_reasoning_model",
     "strip_citation_markers",
     "to_input_items",
     "to_response_request",
@@ -30,6 +32,13 @@ MIN_OUTPUT_TOKENS = 16
 # Citation markers such as 【4:0†source】 or 【13†source】: presentation artefacts of stored
 # assistant text, never replayed (responses-mapping §2.1).
 _CITATION_MARKER = re.compile(r"【[^【】]*†[^【】]*】")
+
+# Reasoning models: the o-series (o1, o3, o4-mini, …), the gpt-5 family except gpt-5-chat
+# (which does not reason) and codex-mini. They reject sampling parameters, and only they
+# accept `include: ["reasoning.encrypted_content"]` (others answer 400 "Encrypted content is
+# not supported with this model."). A provider prefix ("openai/o4-mini") is ignored.
+_REASONING_MODEL = re.compile(r"o\d|gpt-5(?!-chat)|codex-mini", re.IGNORECASE)
+ENCRYPTED_REASONING = "reasoning.encrypted_content"
 
 
 class EntryInput:
@@ -55,6 +64,12 @@ class _TurnInputOptional(TypedDict, total=False):
     # `translate_entries`): a caller that keeps a thread's history translates only what is
     # new. Translated here when absent; not read in chain mode.
     history_input: Sequence[EntryInput]
+    # Replay only: keep the model's reasoning across calls (responses-mapping §2.3). When
+    # given, `include` asks for the encrypted content of this call's reasoning items, and
+    # these reasoning input items (earlier calls', with their encrypted content) go back in
+    # front of the message or function call each preceded, keyed by that message's id
+    # (`msg_…`) or that call's id. Absent: no reasoning is asked for or replayed.
+    reasoning: Mapping[str, Sequence[dict[str, Any]]]
 
 
 class TurnInput(_TurnInputOptional):
@@ -82,6 +97,11 @@ class TurnInput(_TurnInputOptional):
     store: bool
     previous_response_id: str | None  # chain mode when set
     previous_response_ord: int | None  # caller's bookkeeping for chain mode; not read here
+
+
+def is_reasoning_model(model: str | None) -> bool:
+    """True for the ids of reasoning models (o-series, gpt-5 except gpt-5-chat, codex-mini)."""
+    return bool(model) and _REASONING_MODEL.match(str(model).rsplit("/", 1)[-1]) is not None
 
 
 def strip_citation_markers(text: str) -> str:
@@ -195,6 +215,33 @@ def translate_entries(history: Iterable[dict[str, Any]]) -> list[EntryInput]:
     return [EntryInput(_entry_items(entry, chain=False)) for entry in history]
 
 
+def _with_reasoning(
+    history: Sequence[dict[str, Any]],
+    entries: Sequence[EntryInput],
+    reasoning: Mapping[str, Sequence[dict[str, Any]]],
+) -> list[EntryInput]:
+    """`entries` (the translation of `history`) with each reasoning item put back in front
+    of the message or function call it preceded; entries without any stay as they are (a
+    cache may share them). Reasoning whose message or call is not replayed is left out."""
+    out = list(entries)
+    for n, entry in enumerate(history):
+        items = out[n].items
+        if not items:
+            continue
+        if entry.get("object") == "thread.message":
+            before = reasoning.get(entry.get("id", ""))
+            if before:
+                out[n] = EntryInput([*before, *items])
+        elif any(i.get("call_id") in reasoning for i in items if i["type"] == "function_call"):
+            merged: list[dict[str, Any]] = []
+            for item in items:
+                if item["type"] == "function_call":
+                    merged += reasoning.get(item["call_id"], ())
+                merged.append(item)
+            out[n] = EntryInput(merged)
+    return out
+
+
 def to_input_items(
     history: Sequence[dict[str, Any]], *, chain: bool = False
 ) -> list[dict[str, Any]]:
@@ -240,7 +287,8 @@ def to_response_request(turn: TurnInput) -> dict[str, Any]:
     were just submitted); they are converted as usual, except that tool steps contribute only
     their `function_call_output` items, and no trimming is applied (the server holds the
     context: with last_messages / max_prompt_tokens the caller must use replay). `store` is
-    sent exactly as given.
+    sent exactly as given. `reasoning` (replay only, see `TurnInput`) puts earlier calls'
+    reasoning items back in place and asks for this call's (`include`).
 
     Always sent: model, input, truncation "auto", store. Sent when they apply: instructions
     (non-empty), tools, tool_choice and parallel_tool_calls (only with tools), text.format,
@@ -276,6 +324,8 @@ def to_response_request(turn: TurnInput) -> dict[str, Any]:
         entries = turn.get("history_input")
         if entries is None:
             entries = translate_entries(history)
+        if turn.get("reasoning"):
+            entries = _with_reasoning(history, entries, turn["reasoning"])
         split = len(history) - _current_run_tail(history, turn["first_turn"])
         items = [item for entry in entries for item in entry.items]
         tail = sum(len(entry.items) for entry in entries[split:])
@@ -322,6 +372,8 @@ def to_response_request(turn: TurnInput) -> dict[str, Any]:
         include.append("code_interpreter_call.outputs")
     if any(tool["type"] == "file_search" for tool in tools):
         include.append("file_search_call.results")
+    if not chain and turn.get("reasoning") is not None:
+        include.append(ENCRYPTED_REASONING)
     if include:
         body["include"] = include
     if turn["metadata"]:

@@ -37,8 +37,12 @@ Endpoints
     ``GET|POST|DELETE /v1/vector_stores/{id}``, ``POST|GET /v1/vector_stores/{id}/files``,
     ``GET|DELETE /v1/vector_stores/{id}/files/{file_id}``, ``POST
     /v1/vector_stores/{id}/file_batches`` (+ ``GET …/{batch_id}`` and ``…/{batch_id}/files``);
-    Containers: ``GET /v1/containers/{id}/files``, ``GET /v1/containers/{id}/files/{file_id}``
-    and ``…/content``. Anything else: 404 ``Invalid URL (METHOD /path)``. Every answer has an
+    Containers: ``POST /v1/containers`` (``name``, ``file_ids`` copied in), ``GET|DELETE
+    /v1/containers/{id}``, ``POST /v1/containers/{id}/files`` (``{"file_id"}`` JSON, or a
+    multipart ``file``), ``GET /v1/containers/{id}/files``, ``GET
+    /v1/containers/{id}/files/{file_id}`` and ``…/content``; a container idle for 20 minutes,
+    or passed to ``emu.expire_container(id)``, is ``expired`` (its files gone).
+    Anything else: 404 ``Invalid URL (METHOD /path)``. Every answer has an
     ``x-request-id`` header; every request needs ``Authorization: Bearer <any key>`` (except
     container file contents, which code-interpreter image URLs point at). ``background`` and
     ``conversation`` are accepted but not emulated (answers complete synchronously).
@@ -54,8 +58,18 @@ Request checks (``POST /v1/responses``), answered with the real error body
       400 ``No tool call found for function call output with call_id <call_id>.``;
     * an item carrying an ``id`` with ``store: false`` -> 404 ``Item with id '…' not found.
       Items are not persisted when store is set to false. …``;
-    * ``temperature``/``top_p`` with a model id starting ``o`` or ``gpt-5`` -> 400
-      ``Unsupported parameter: 'temperature' is not supported with this model.``;
+    * ``temperature``/``top_p`` with a reasoning model (``o1``/``o3``/``o4``…, ``gpt-5``
+      except ``gpt-5-chat``, ``codex-mini``) -> 400 ``Unsupported parameter: 'temperature' is
+      not supported with this model.``; ``include: ["reasoning.encrypted_content"]`` with any
+      other model -> 400 ``Encrypted content is not supported with this model.``;
+    * an input ``reasoning`` item whose ``encrypted_content`` this emulator did not answer
+      for the request's model (forged, another model's, or issued before ``emu.reset()``) ->
+      400 ``invalid_encrypted_content`` ``The encrypted content for item rs_… could not be
+      verified. …``; reasoning items bringing their encrypted content are exempt from the
+      ``store: false`` id check below;
+    * a code_interpreter tool naming a container (``"container": "cntr_…"``) that does not
+      exist or was deleted -> 404 ``Container with id '…' not found.``; one that expired ->
+      400 ``Container is expired.``;
     * ``text.format`` ``json_object`` without the word "json" in input/instructions -> 400;
     * unknown ``previous_response_id`` -> 400 ``previous_response_not_found``; user/assistant
       messages with the other role's content part types -> 400.
@@ -76,10 +90,17 @@ Default behaviour (the deterministic "model"; first matching rule wins)
        or several places ("in Paris and Tokyo"), give parallel calls unless
        ``parallel_tool_calls`` is false. ``tool_choice: "none"`` disables all tools.
     4. A ``code_interpreter`` tool and the text mentions code/python/compute/calculate/prime/
-       plot/chart/function -> ``code_interpreter_call`` (``ci_…``, ``container_id``, ``outputs``
-       only with ``include=["code_interpreter_call.outputs"]``) then a message with a fenced
-       python block; plot/chart/image adds an image output and a ``container_file_citation``
-       to a ``cfile_…`` PNG served under ``/v1/containers/{id}/files/{file_id}[/content]``.
+       plot/chart/function, or a file operation (write/save/store or read/list/show/open,
+       then "file(s)" or a file name such as ``notes.txt``) -> ``code_interpreter_call``
+       (``ci_…``, ``container_id``, ``outputs`` only with
+       ``include=["code_interpreter_call.outputs"]``) then a message with a fenced python
+       block and its output. The call runs in the container the tool names (its files stay
+       for later requests) or in a new ``auto`` container holding the tool's ``file_ids``.
+       Saving writes ``/mnt/data/<name>`` (default ``notes.txt``) with the quoted text (else
+       the request); reading prints ``<name>: <content>`` for every file in the container
+       (``(no files)`` when empty); plot/chart/image adds an image output and a
+       ``container_file_citation`` to a ``cfile_…`` PNG served under
+       ``/v1/containers/{id}/files/{file_id}[/content]``.
     5. A ``file_search`` tool with ``vector_store_ids`` -> ``file_search_call`` (``fs_…``;
        ``results`` only with ``include=["file_search_call.results"]``, ranked by word overlap
        over the emulator's vector store files) then a message with ``file_citation``
@@ -91,15 +112,19 @@ Default behaviour (the deterministic "model"; first matching rule wins)
 
     ``text.format`` json_schema/json_object turns text answers into JSON (schema's required keys
     with simple values; strings hold the plain answer). ``max_output_tokens`` cuts the text and
-    ends ``incomplete`` (``max_output_tokens``). Model ids starting ``o``/``gpt-5`` add a leading
-    ``reasoning`` item (``rs_…``, 8 reasoning tokens). Usage counts ceil(chars / 4) of all input
+    ends ``incomplete`` (``max_output_tokens``). Reasoning models add a leading ``reasoning``
+    item (``rs_…``, 8 reasoning tokens), with ``encrypted_content`` only when ``include`` asks
+    for ``reasoning.encrypted_content`` (the emulator then accepts it back in later requests'
+    input for that model, see the checks above). Usage counts ceil(chars / 4) of all input
     text and of the output text. Text is streamed as word-ish deltas.
 
 Scripting (tests): ``emu.enqueue(...)`` queues answers consumed in FIFO order by the next
 ``POST /v1/responses`` — see :meth:`ResponsesEmulator.enqueue`; ``emu.reset()`` forgets
-everything. Timing: ``emu.latency`` (seconds before the first byte of an accepted request's
-answer) and ``emu.delta_delay`` (seconds after each stream delta). Note the SDK retries
-408/409/429/5xx answers unless the client has ``max_retries=0``.
+everything (reasoning it issued no longer verifies). Containers: ``emu.containers`` (by id),
+``emu.container_files(id)`` (bytes by path), ``emu.expire_container(id)``. Timing:
+``emu.latency`` (seconds before the first byte of an accepted request's answer) and
+``emu.delta_delay`` (seconds after each stream delta). Note the SDK retries 408/409/429/5xx
+answers unless the client has ``max_retries=0``.
 
 Fixtures (:mod:`compat.testing.plugin`): ``responses_emulator`` (a started emulator per
 test), ``compat_client`` (``compat.OpenAI`` pointed at it with a SQLite store in ``tmp_path``

@@ -2,9 +2,10 @@
 :mod:`compat.testing` for what it answers and how it decides).
 
 Owns the emulator's state (recorded requests, stored responses, files, vector stores,
-container files, scripted answers), its lifecycle on a loopback port, routing, and every
-endpoint. Request checks live in :mod:`.validate`, the deterministic model in :mod:`.model`,
-Response objects and stream events in :mod:`.events`, the HTTP wire in :mod:`._http`.
+containers and their files, the reasoning it issued, scripted answers), its lifecycle on a
+loopback port, routing, and every endpoint. Request checks live in :mod:`.validate`, the
+deterministic model in :mod:`.model`, Response objects and stream events in :mod:`.events`,
+the HTTP wire in :mod:`._http`.
 Stdlib only (``jsonschema`` is imported lazily by :mod:`.validate`).
 """
 
@@ -78,7 +79,9 @@ class ResponsesEmulator:
         headers (lower-cased names), in arrival order — including rejected ones.
         ``calls``: ``(method, path)`` of every HTTP request.
         ``responses``: stored Response objects by id (``store`` not false).
-        ``files`` / ``vector_stores``: the in-memory Files / Vector Stores objects by id.
+        ``files`` / ``vector_stores`` / ``containers``: the in-memory Files / Vector Stores /
+        Containers objects by id (containers made by ``POST /v1/containers`` and ``auto``
+        ones made by code_interpreter calls; see :meth:`expire_container`).
         ``errors``: tracebacks of unexpected emulator failures (answered as 500).
         ``latency``: seconds to wait before the first byte of a responses answer.
         ``delta_delay``: seconds to wait after each stream delta event.
@@ -107,7 +110,10 @@ class ResponsesEmulator:
         self._file_bytes: dict[str, bytes] = {}
         self._vs_files: dict[str, dict[str, dict[str, Any]]] = {}
         self._batches: dict[str, dict[str, Any]] = {}
+        self.containers: dict[str, dict[str, Any]] = {}
         self._container_files: dict[tuple[str, str], tuple[dict[str, Any], bytes]] = {}
+        # encrypted content of every reasoning item answered -> the model that wrote it
+        self._reasoning: dict[str, str] = {}
 
     # ----------------------------------------------------------------------------------------
     # Lifecycle
@@ -234,7 +240,9 @@ class ResponsesEmulator:
             self._queue.extend(Script(**vars(script)) for _ in range(times))
 
     def reset(self) -> None:
-        """Forget recorded requests, scripts, stored responses, files, vector stores, timing."""
+        """Forget recorded requests, scripts, stored responses, files, vector stores,
+        containers, the reasoning it issued (replayed encrypted reasoning no longer
+        verifies, as after a change of project or key), timing."""
         with self._lock:
             self.requests.clear()
             self.request_headers.clear()
@@ -248,9 +256,23 @@ class ResponsesEmulator:
             self._file_bytes.clear()
             self._vs_files.clear()
             self._batches.clear()
+            self.containers.clear()
             self._container_files.clear()
+            self._reasoning.clear()
             self.latency = self._default_latency
             self.delta_delay = self._default_delta_delay
+
+    def container_files(self, container_id: str) -> dict[str, bytes]:
+        """The files in a container, by path (``/mnt/data/<name>``)."""
+        return dict(self._container_contents(container_id))
+
+    def expire_container(self, container_id: str) -> None:
+        """Let a container expire now, as 20 idle minutes would: requests naming it get 400
+        ``Container is expired.``, its files are gone."""
+        with self._lock:
+            self.containers[container_id]["status"] = "expired"
+            for key in [k for k in self._container_files if k[0] == container_id]:
+                del self._container_files[key]
 
     def add_file(self, filename: str, content: bytes | str, *, purpose: str = "assistants") -> str:
         """Create a file directly (no HTTP) and return its ``file-…`` id."""
@@ -294,6 +316,10 @@ class ResponsesEmulator:
                 r"/v1/vector_stores/(?P<vs>[^/]+)/file_batches/(?P<bid>[^/]+)/files",
                 "_list_batch_files",
             ),
+            ("POST", r"/v1/containers", "_create_container"),
+            ("GET", r"/v1/containers/(?P<cid>[^/]+)", "_get_container"),
+            ("DELETE", r"/v1/containers/(?P<cid>[^/]+)", "_delete_container"),
+            ("POST", r"/v1/containers/(?P<cid>[^/]+)/files", "_create_container_file"),
             ("GET", r"/v1/containers/(?P<cid>[^/]+)/files", "_list_container_files"),
             ("GET", r"/v1/containers/(?P<cid>[^/]+)/files/(?P<fid>[^/]+)", "_get_container_file"),
             (
@@ -404,7 +430,11 @@ class ResponsesEmulator:
         with self._lock:
             prior = list(self._conversations.get(prev, [])) if prev else []
             known = bool(prev) and prev in self._conversations
-        check_semantics(body, prior, known)
+            issued = dict(self._reasoning)
+        check_semantics(body, prior, known, issued)
+        for tool in body.get("tools") or []:
+            if tool.get("type") == "code_interpreter" and isinstance(tool.get("container"), str):
+                self._live_container(tool["container"])  # named: it must be there and alive
         script = self._take_script(errors=False)
         self._wait(self.latency + (script.delay if script else 0.0))
 
@@ -414,8 +444,14 @@ class ResponsesEmulator:
             base_url=self.base_url,
             vector_store_files=self._vector_store_texts,
             add_container_file=self._add_container_file,
+            container=self._tool_container,
+            container_files=self._container_contents,
         )
         outcome: Outcome = decide(body, history, script, ctx)
+        with self._lock:  # what the model may be given back (encrypted) in later requests
+            for item in outcome.output:
+                if item["type"] == "reasoning" and item.get("encrypted_content"):
+                    self._reasoning[item["encrypted_content"]] = body["model"]
         created = _now()
         resp_id = hex_id("resp")
         final = response_object(
@@ -711,24 +747,139 @@ class ResponsesEmulator:
         return out
 
     # ----------------------------------------------------------------------------------------
-    # Containers (files produced by the emulated code interpreter)
+    # Containers: code_interpreter sandboxes and their files. One named by id in a request's
+    # code_interpreter tool keeps its files across requests; an ``auto`` one is made per
+    # request. Idle for ``expires_after.minutes`` (20), or after ``expire_container``, one is
+    # expired: its files are gone and requests naming it get 400 ``Container is expired.``.
 
-    def _add_container_file(self, container_id: str, filename: str, data: bytes) -> str:
+    def _new_container(self, name: str, file_ids: list[str], *, strict: bool) -> dict[str, Any]:
+        """A running container with copies of ``file_ids`` (unknown ones: 404 when
+        ``strict``, else skipped)."""
+        files = []
+        for fid in file_ids:
+            try:
+                files.append(self._file(fid))
+            except RequestError:
+                if strict:
+                    raise
+        now = _now()
+        obj: dict[str, Any] = {
+            "id": hex_id("cntr"),
+            "object": "container",
+            "created_at": now,
+            "status": "running",
+            "expires_after": {"anchor": "last_active_at", "minutes": 20},
+            "last_active_at": now,
+            "memory_limit": "1g",
+            "name": name,
+        }
+        with self._lock:
+            self.containers[obj["id"]] = obj
+        for file in files:
+            self._copy_into(obj["id"], file)
+        return obj
+
+    def _container(self, cid: str) -> dict[str, Any]:
+        """The container (status brought up to date), or the API's 404."""
+        with self._lock:
+            obj = self.containers.get(cid)
+            if obj is None:
+                raise RequestError(404, f"Container with id '{cid}' not found.")
+            idle = obj["expires_after"]["minutes"] * 60
+            if obj["status"] == "running" and _now() > obj["last_active_at"] + idle:
+                obj["status"] = "expired"
+            return obj
+
+    def _live_container(self, cid: str) -> dict[str, Any]:
+        """A running container, now active again; 400 when it expired."""
+        obj = self._container(cid)
+        with self._lock:
+            if obj["status"] != "running":
+                raise RequestError(400, "Container is expired.")
+            obj["last_active_at"] = _now()
+            return obj
+
+    def _tool_container(self, tool: dict[str, Any]) -> str:
+        """The container a code_interpreter call runs in: the one the tool names, or a new
+        ``auto`` one with the tool's ``file_ids``."""
+        container = tool.get("container")
+        if isinstance(container, str):
+            return str(self._live_container(container)["id"])
+        file_ids = container.get("file_ids") if isinstance(container, dict) else None
+        return str(self._new_container("auto", list(file_ids or []), strict=False)["id"])
+
+    def _container_contents(self, cid: str) -> list[tuple[str, bytes]]:
+        """``(path, bytes)`` of every file in the container, oldest first."""
+        with self._lock:
+            return [(m["path"], d) for (c, _), (m, d) in self._container_files.items() if c == cid]
+
+    def _add_container_file(
+        self, container_id: str, filename: str, data: bytes, source: str = "assistant"
+    ) -> str:
+        """Write ``/mnt/data/<filename>`` in the container (replacing a file of that path)."""
         file_id = hex_id("cfile", 16)
+        path = f"/mnt/data/{filename}"
         meta = {
             "id": file_id,
             "object": "container.file",
             "bytes": len(data),
             "container_id": container_id,
             "created_at": _now(),
-            "path": f"/mnt/data/{filename}",
-            "source": "assistant",
+            "path": path,
+            "source": source,
         }
         with self._lock:
+            for key, (old, _) in list(self._container_files.items()):
+                if key[0] == container_id and old["path"] == path:
+                    del self._container_files[key]
             self._container_files[(container_id, file_id)] = (meta, data)
         return file_id
 
+    def _copy_into(self, cid: str, file: dict[str, Any]) -> dict[str, Any]:
+        with self._lock:
+            data = self._file_bytes[file["id"]]
+        fid = self._add_container_file(cid, file["filename"], data, "user")
+        return self._container_file(cid, fid)[0]
+
+    def _create_container(self, h: Handler, raw: bytes, query: dict[str, Any]) -> None:
+        body = self._json_body(raw)
+        if not isinstance(body.get("name"), str):
+            raise missing("name")
+        created = self._new_container(body["name"], body.get("file_ids") or [], strict=True)
+        send_json(h, 200, created)
+
+    def _get_container(self, h: Handler, raw: bytes, query: dict[str, Any], cid: str) -> None:
+        send_json(h, 200, self._container(cid))
+
+    def _delete_container(self, h: Handler, raw: bytes, query: dict[str, Any], cid: str) -> None:
+        self._container(cid)
+        with self._lock:
+            self.containers.pop(cid, None)
+            for key in [k for k in self._container_files if k[0] == cid]:
+                del self._container_files[key]
+        send_json(h, 200, {"id": cid, "object": "container.deleted", "deleted": True})
+
+    def _create_container_file(
+        self, h: Handler, raw: bytes, query: dict[str, Any], cid: str
+    ) -> None:
+        """A file copied in by ``{"file_id"}`` (JSON), or uploaded as ``file`` (multipart)."""
+        self._live_container(cid)
+        kind = h.headers.get("Content-Type", "")
+        if kind.startswith("multipart/"):
+            fields = parse_multipart(kind, raw)
+            if "file" not in fields:
+                raise missing("file")
+            filename, data = fields["file"]
+            fid = self._add_container_file(cid, filename or "upload", data, "user")
+            send_json(h, 200, self._container_file(cid, fid)[0])
+            return
+        body = self._json_body(raw)
+        if not body.get("file_id"):
+            raise missing("file_id")
+        send_json(h, 200, self._copy_into(cid, self._file(body["file_id"])))
+
     def _container_file(self, cid: str, fid: str) -> tuple[dict[str, Any], bytes]:
+        self._container(cid)
         with self._lock:
             found = self._container_files.get((cid, fid))
         if found is None:
@@ -738,6 +889,7 @@ class ResponsesEmulator:
     def _list_container_files(
         self, h: Handler, raw: bytes, query: dict[str, Any], cid: str
     ) -> None:
+        self._container(cid)
         with self._lock:
             data = [m for (c, _), (m, _) in self._container_files.items() if c == cid]
         send_json(h, 200, _page(data))

@@ -2,9 +2,9 @@
 
 Owns the default behaviour documented in :mod:`compat.testing` (tool-output answers, function
 calls chosen from the user text, code_interpreter / file_search calls, the name-memory rule,
-echo answers, ``max_output_tokens`` and ``text.format`` handling) and applying a scripted
-:class:`Script`. Pure functions over plain dicts; the only side effect goes through
-:class:`Context` (registering container files). Stdlib only.
+echo answers, reasoning items, ``max_output_tokens`` and ``text.format`` handling) and
+applying a scripted :class:`Script`. Pure functions over plain dicts; the only side effects
+go through :class:`Context` (containers and their files). Stdlib only.
 """
 
 from __future__ import annotations
@@ -21,10 +21,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from .._translate.request import ENCRYPTED_REASONING, is_reasoning_model
 from .validate import (
     all_text,
     input_items,
-    is_reasoning_model,
     item_text,
     output_text,
 )
@@ -78,8 +78,12 @@ class Context:
     base_url: str
     # vector store ids -> [{"file_id", "filename", "text", "attributes"}]
     vector_store_files: Callable[[list[str]], list[dict[str, Any]]]
-    # (container_id, filename, bytes) -> container file id
+    # (container_id, filename, bytes) -> container file id (written at /mnt/data/filename)
     add_container_file: Callable[[str, str, bytes], str]
+    # a code_interpreter tool -> the id of the container its call runs in
+    container: Callable[[dict[str, Any]], str]
+    # container id -> [(path, bytes)] of the files in it
+    container_files: Callable[[str], list[tuple[str, bytes]]]
 
 
 @dataclass
@@ -347,6 +351,12 @@ def _trailing_outputs(history: list[dict[str, Any]]) -> list[str]:
 _CODE_WORDS = re.compile(
     r"\b(code|python|comput|calculat|prime|plot|chart|graph|function|program|script)", re.I
 )
+# "save 'hi' to notes.txt", "list the files", "read notes.txt": a file operation
+_FILE_NAME = r"\b[\w-]+\.(?:txt|csv|json|md|py|log|html)\b"
+_FILE_OP = re.compile(
+    rf"\b(write|save|store|read|list|show|open)\b[^.!?]*?(\bfiles?\b|{_FILE_NAME})", re.I
+)
+_QUOTED = re.compile(r"[\"“']([^\"”']+)[\"”']")
 _IMAGE_WORDS = re.compile(r"\b(plot|chart|image|graph|visuali[sz])", re.I)
 _EXPR = re.compile(r"\d+(?:\.\d+)?(?:\s*(?:\*\*|[-+*/^x×])\s*\d+(?:\.\d+)?)+")
 _OPS: dict[type, Callable[[Any, Any], Any]] = {
@@ -397,8 +407,43 @@ def tiny_png() -> bytes:
     )
 
 
-def _program(text: str) -> tuple[str, str, bool]:
-    """(code, printed output, draws an image) for the user's request."""
+@dataclass
+class _Program:
+    """What the emulated interpreter runs for a request: its code, what it prints, the
+    files it writes (name, bytes) and whether it draws the chart."""
+
+    code: str
+    logs: str
+    writes: list[tuple[str, bytes]] = field(default_factory=list)
+    image: bool = False
+
+
+def _file_program(op: re.Match[str], text: str, files: list[tuple[str, bytes]]) -> _Program:
+    """Write a file (the quoted text, else the request) or print every file's content."""
+    named = re.search(_FILE_NAME, text)
+    if op.group(1).lower() in ("write", "save", "store"):
+        name = named.group(0) if named else "notes.txt"
+        quoted = _QUOTED.search(text)
+        content = quoted.group(1) if quoted else text
+        code = (
+            f"with open('/mnt/data/{name}', 'w') as f:\n    f.write({content!r})\n"
+            f"print('saved /mnt/data/{name}')"
+        )
+        return _Program(code, f"saved /mnt/data/{name}\n", [(name, content.encode())])
+    code = (
+        "import os\n\nfor name in sorted(os.listdir('/mnt/data')):\n"
+        "    print(name + ': ' + open('/mnt/data/' + name, errors='replace').read())"
+    )
+    shown = sorted((path.rsplit("/", 1)[-1], data) for path, data in files)
+    logs = "".join(f"{name}: {data.decode('utf-8', 'replace')[:200]}\n" for name, data in shown)
+    return _Program(code, logs or "(no files)\n")
+
+
+def _program(text: str, files: list[tuple[str, bytes]]) -> _Program:
+    """The program for the user's request; ``files``: what the container holds."""
+    op = _FILE_OP.search(text)
+    if op:
+        return _file_program(op, text, files)
     if _IMAGE_WORDS.search(text):
         code = (
             "import matplotlib.pyplot as plt\n\n"
@@ -408,22 +453,22 @@ def _program(text: str) -> tuple[str, str, bool]:
             "plt.savefig('/mnt/data/chart.png')\n"
             "print('saved /mnt/data/chart.png')"
         )
-        return code, "saved /mnt/data/chart.png\n", True
+        return _Program(code, "saved /mnt/data/chart.png\n", image=True)
     if re.search(r"\bprime", text, re.I):
         code = (
             "def is_prime(n):\n"
             "    return n > 1 and all(n % d for d in range(2, int(n ** 0.5) + 1))\n\n"
             "print([n for n in range(2, 30) if is_prime(n)])"
         )
-        return code, "[2, 3, 5, 7, 11, 13, 17, 19, 23, 29]\n", False
+        return _Program(code, "[2, 3, 5, 7, 11, 13, 17, 19, 23, 29]\n")
     m = _EXPR.search(text)
     if m:
         expr = re.sub(r"\s*[x×]\s*", " * ", m.group(0)).replace("^", "**")
         value = _safe_eval(expr)
         if value is not None:
-            return f"result = {expr}\nprint(result)", f"{value}\n", False
+            return _Program(f"result = {expr}\nprint(result)", f"{value}\n")
     words = len(text.split())
-    return f"text = {text!r}\nprint(len(text.split()), 'words')", f"{words} words\n", False
+    return _Program(f"text = {text!r}\nprint(len(text.split()), 'words')", f"{words} words\n")
 
 
 # --------------------------------------------------------------------------------------------
@@ -612,28 +657,24 @@ def function_call_item(name: str, args: dict[str, Any] | str) -> dict[str, Any]:
     }
 
 
-def _container_id(tool: dict[str, Any]) -> str:
-    container = tool.get("container")
-    return container if isinstance(container, str) else hex_id("cntr")
-
-
 def _code_items(
-    code: str,
-    logs: str,
-    image: bool,
-    tool: dict[str, Any],
+    program: _Program,
+    cid: str,
     include: set[str],
     ctx: Context,
     text: str | None,
 ) -> list[dict[str, Any]]:
-    """A ``code_interpreter_call`` item plus the message that reports its result."""
-    cid = _container_id(tool)
+    """A ``code_interpreter_call`` run in container ``cid`` plus the message that reports
+    its result."""
+    code, logs = program.code, program.logs
+    for name, data in program.writes:
+        ctx.add_container_file(cid, name, data)
     outputs: list[dict[str, Any]] = [{"type": "logs", "logs": logs}] if logs else []
     annotations: list[dict[str, Any]] = []
     answer = (
         f"I ran this Python code:\n\n```python\n{code}\n```\n\nOutput:\n\n```\n{logs.rstrip()}\n```"
     )
-    if image:
+    if program.image:
         file_id = ctx.add_container_file(cid, "chart.png", tiny_png())
         outputs.append(
             {
@@ -713,9 +754,12 @@ def _default_items(body: dict[str, Any], conv: _Conversation, ctx: Context) -> l
     forced = choice.get("type") if isinstance(choice, dict) else None
     if not _ends_with_outputs(conv.history):
         interp = next((t for t in tools if t.get("type") == "code_interpreter"), None)
-        if interp and (forced == "code_interpreter" or _CODE_WORDS.search(conv.last_user)):
-            code, logs, image = _program(conv.last_user)
-            return _code_items(code, logs, image, interp, include, ctx, None)
+        text = conv.last_user
+        wants_code = _CODE_WORDS.search(text) or _FILE_OP.search(text)
+        if interp and (forced == "code_interpreter" or wants_code):
+            cid = ctx.container(interp)
+            program = _program(text, ctx.container_files(cid))
+            return _code_items(program, cid, include, ctx, None)
         search = next((t for t in tools if t.get("type") == "file_search"), None)
         if search and search.get("vector_store_ids"):
             return _file_search_items(search, conv.last_user, include, ctx)
@@ -732,9 +776,9 @@ def _script_items(
             (t for t in body.get("tools") or [] if t.get("type") == "code_interpreter"),
             {"type": "code_interpreter", "container": {"type": "auto"}},
         )
-        code, logs = script.code
         # The call's report message is the scripted text, else the default code summary.
-        items += _code_items(code, logs, False, tool, include, ctx, script.text)
+        program = _Program(*script.code)
+        items += _code_items(program, ctx.container(tool), include, ctx, script.text)
         if script.refusal is not None:
             items[-1] = refusal_item(script.refusal)
     elif script.refusal is not None:
@@ -788,9 +832,7 @@ def decide(
                 "type": "reasoning",
                 "summary": [],
                 "encrypted_content": (
-                    "gAAAA" + secrets.token_urlsafe(48)
-                    if "reasoning.encrypted_content" in include
-                    else None
+                    "gAAAA" + secrets.token_urlsafe(48) if ENCRYPTED_REASONING in include else None
                 ),
             },
         )

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +32,7 @@ from .._errors import (
     string_too_short,
     unknown_parameter,
 )
+from .._translate.request import ENCRYPTED_REASONING, is_reasoning_model
 
 SCHEMA_RESOURCE = "create_response.schema.json"
 
@@ -52,6 +53,10 @@ _USER_PARTS = ("input_text", "input_image", "input_file")
 _ID_NOT_PERSISTED = (
     "Item with id '{id}' not found. Items are not persisted when store is set to false. "
     "Try again with store set to true, or remove this item from your input."
+)
+_NOT_VERIFIED = (
+    "The encrypted content for item {id} could not be verified. Reason: Encrypted content "
+    "could not be decrypted or parsed."
 )
 _JSON_WORD = (
     "Response input messages must contain the word 'json' in some form to use "
@@ -260,11 +265,6 @@ def validate_schema(body: Any) -> None:
         raise missing("model")
 
 
-def is_reasoning_model(model: str | None) -> bool:
-    """Model ids that reject sampling parameters and emit reasoning items (o-series, gpt-5)."""
-    return bool(model) and (str(model).startswith("o") or str(model).startswith("gpt-5"))
-
-
 def input_items(body: dict[str, Any]) -> list[dict[str, Any]]:
     """``input`` as a list of items (a string is one user message)."""
     raw = body.get("input")
@@ -323,11 +323,14 @@ def check_semantics(
     body: dict[str, Any],
     prior: Sequence[dict[str, Any]],
     known_response: bool,
+    issued: Mapping[str, str] | None = None,
 ) -> None:
     """The API's checks beyond the schema that matter for Assistants->Responses code.
 
     ``prior`` is the stored conversation behind ``previous_response_id`` (empty without one);
-    ``known_response`` says whether that id exists.
+    ``known_response`` says whether that id exists. ``issued`` maps the encrypted content of
+    every reasoning item answered so far to the model that wrote it: an input reasoning item
+    whose encrypted content is not there for the request's model does not verify.
     """
     items = input_items(body)
     prev = body.get("previous_response_id")
@@ -338,10 +341,23 @@ def check_semantics(
             param="previous_response_id",
             code="previous_response_not_found",
         )
+    if ENCRYPTED_REASONING in (body.get("include") or ()) and not is_reasoning_model(
+        body.get("model")
+    ):
+        raise RequestError(
+            400, "Encrypted content is not supported with this model.", param="include"
+        )
+    for item in items:
+        content = item.get("encrypted_content") if _item_type(item) == "reasoning" else None
+        if content is not None and (issued or {}).get(content) != body.get("model"):
+            raise RequestError(
+                400, _NOT_VERIFIED.format(id=item.get("id")), code="invalid_encrypted_content"
+            )
     if body.get("store") is False:
-        # With store=false nothing is persisted, so any item id refers to nothing.
+        # With store=false nothing is persisted, so any item id refers to nothing (reasoning
+        # items bring their content along encrypted).
         for item in items:
-            if item.get("id"):
+            if item.get("id") and not item.get("encrypted_content"):
                 raise RequestError(404, _ID_NOT_PERSISTED.format(id=item["id"]), param="input")
     for i, item in enumerate(items):
         if _item_type(item) != "message" or not isinstance(item.get("content"), list):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import json
 from typing import Any
 
 from compat import _objects
@@ -185,6 +186,76 @@ def test_function_calls_end_in_requires_action_with_one_step() -> None:
         for e in effects
         if isinstance(e, Save) and e.body.get("status") == "completed" and e.kind == "step"
     ]
+
+
+def reasoning(n: int, encrypted: bool = True) -> dict[str, Any]:
+    return {
+        "type": "reasoning",
+        "id": f"rs_{n}",
+        "summary": [],
+        "encrypted_content": f"gAAAA{n}" if encrypted else None,
+    }
+
+
+def test_reasoning_is_kept_with_what_it_preceded_and_shown_nowhere() -> None:
+    run = {**new_run(), "model": "o4-mini"}
+    m = RunMachine(run, {}, new_id=ids())
+    m.start(NOW)
+    call = {"type": "function_call", "id": "fc_1", "call_id": "call_1", "name": "f"}
+    code = {"type": "code_interpreter_call", "id": "ci_1", "code": "", "outputs": None}
+    outputs: list[dict[str, Any]] = [
+        reasoning(1),
+        MSG,
+        reasoning(2),
+        code,
+        reasoning(3, False),
+        call,
+    ]
+    evs: list[dict[str, Any]] = []
+    for i, item in enumerate(outputs):
+        evs += [
+            {"type": "response.output_item.added", "output_index": i, "item": item},
+            {"type": "response.output_item.done", "output_index": i, "item": item},
+        ]
+    reasoning_effects = feed_all(m, evs[:2])
+    assert reasoning_effects == []  # no event, no save: nothing of it shows
+    effects = reasoning_effects + feed_all(m, evs[2:])
+    effects += m.feed({"type": "response.completed", "response": {"usage": USAGE}}, NOW + 1)
+    msg_id = next(e.body["id"] for e in effects if isinstance(e, Insert) and e.kind == "message")
+    # before the message; before the function call (a hosted call is not replayed, so the
+    # reasoning before it goes with what follows); without encrypted content: not kept
+    assert m.state["reasoning"] == [
+        {
+            "id": "rs_1",
+            "encrypted_content": "gAAAA1",
+            "summary": [],
+            "before": msg_id,
+            "model": "o4-mini",
+        },
+        {
+            "id": "rs_2",
+            "encrypted_content": "gAAAA2",
+            "summary": [],
+            "before": "call_1",
+            "model": "o4-mini",
+        },
+    ]
+    transition = [e for e in effects if isinstance(e, Transition)][-1]
+    assert transition.state is m.state  # saved with the run's next status change
+    shown = json.dumps([e.data for e in effects if isinstance(e, Emit)])
+    assert "rs_" not in shown and "gAAAA" not in shown
+
+
+def test_reasoning_with_nothing_after_it_is_not_kept() -> None:
+    m = RunMachine({**new_run(), "model": "o4-mini"}, {}, new_id=ids())
+    m.start(NOW)
+    evs: list[dict[str, Any]] = [
+        {"type": "response.output_item.added", "output_index": 0, "item": reasoning(1)},
+        {"type": "response.output_item.done", "output_index": 0, "item": reasoning(1)},
+        {"type": "response.incomplete", "response": {"usage": USAGE}},
+    ]
+    feed_all(m, evs)
+    assert "reasoning" not in m.state
 
 
 def test_failure_closes_open_work() -> None:

@@ -186,18 +186,18 @@ def seed(s: Store, n: int) -> None:
 
 
 class Spy:
-    """Counts the rows `Repo.history_since` hands back (what the cache had to read)."""
+    """Counts the rows `Repo.history_since` (or `method`) hands back: what the cache read."""
 
-    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
+    def __init__(self, monkeypatch: pytest.MonkeyPatch, method: str = "history_since") -> None:
         self.rows: list[int] = []
-        real = Repo.history_since
+        real = getattr(Repo, method)
 
-        def history_since(repo: Repo, thread_id: str, from_ord: int | None = None) -> Any:
+        def since(repo: Repo, thread_id: str, from_ord: int | None = None) -> Any:
             found = real(repo, thread_id, from_ord)
             self.rows.append(len(found[0]))
             return found
 
-        monkeypatch.setattr(Repo, "history_since", history_since)
+        monkeypatch.setattr(Repo, method, since)
 
 
 def turn_body(s: Store, **run: Any) -> tuple[str, TurnInput]:
@@ -339,3 +339,97 @@ def test_memory_is_bounded(db: Store, monkeypatch: pytest.MonkeyPatch) -> None:
     check(db)
     check(db)
     assert spy.rows[-1] > 40  # not cached: read whole each time
+
+
+# --- the reasoning items runs kept (reasoning models, replay) -------------------------------------
+
+
+def kept(n: int, before: str, model: str = "o4-mini") -> dict[str, Any]:
+    return {
+        "id": f"rs_{n}",
+        "encrypted_content": f"gAAAA{n}",
+        "summary": [],
+        "before": before,
+        "model": model,
+    }
+
+
+def save_run(s: Store, run_id: str, status: str, state: dict[str, Any]) -> None:
+    """Insert the run, or move it to ``status`` with ``state`` (as its executor would)."""
+    body = {"id": run_id, "thread_id": THREAD, "status": status, "expires_at": None}
+    with s.write() as repo:
+        found = repo.get("run", run_id)
+        if found is None:
+            repo.insert("run", body, ord=next(_ord), state=state)
+        else:
+            stored = found["status"]
+            assert repo.transition_run({**found, **body}, from_statuses=(stored,), state=state)
+
+
+_run_states = Repo.run_states_since  # not spied on
+
+
+def scratch_reasoning(s: Store, model: str) -> dict[str, list[dict[str, Any]]]:
+    """What a turn may replay, from every run's state read whole (no cache)."""
+    with s.read() as repo:
+        states = [row[3] for row in _run_states(repo, THREAD)[0]]
+    dropped = {rid for st in states for rid in st.get("reasoning_dropped", [])}
+    out: dict[str, list[dict[str, Any]]] = {}
+    for r in [r for st in states for r in st.get("reasoning", [])]:
+        if r["model"] == model and r["id"] not in dropped:
+            item = {k: r[k] for k in ("id", "summary", "encrypted_content")}
+            out.setdefault(r["before"], []).append({"type": "reasoning", **item})
+    return out
+
+
+def check_reasoning(s: Store) -> dict[str, Any]:
+    turn = check(s, model="o4-mini")
+    assert turn["reasoning"] == scratch_reasoning(s, "o4-mini")
+    return dict(turn["reasoning"])
+
+
+def test_reasoning_is_read_incrementally_and_settles_when_its_run_ends(
+    db: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    seed(db, 12)
+    save_run(db, "run_1", "completed", {"reasoning": [kept(1, "msg_00001")]})
+    save_run(db, "run_3", "completed", {"reasoning": [kept(3, "call_1_0"), kept(4, "msg_00003")]})
+    save_run(db, "run_5", "failed", {"reasoning": [kept(5, "msg_00005", model="o3")]})
+    spy = Spy(monkeypatch, "run_states_since")
+    first = check_reasoning(db)
+    assert spy.rows == [3] and sorted(first) == ["call_1_0", "msg_00001", "msg_00003"]
+    body = to_response_request(build(db, model="o4-mini"))
+    at = [i for i, item in enumerate(body["input"]) if item["type"] == "reasoning"]
+    assert [body["input"][i + 1]["type"] for i in at] == ["function_call", "message", "message"]
+    check_reasoning(db)
+    assert spy.rows[-1] == 1  # only the boundary row again
+
+    # the active run: read on every turn, whatever it keeps meanwhile
+    add(db, message(50), tool_step(51, run_id="run_now"))
+    save_run(db, "run_now", "in_progress", {"reasoning": [kept(6, "call_51_0")]})
+    assert check_reasoning(db)["call_51_0"][0]["id"] == "rs_6"
+    assert spy.rows[-1] == 2
+    dropped = {"reasoning": [kept(6, "call_51_0")], "reasoning_dropped": ["rs_1", "rs_3"]}
+    save_run(db, "run_now", "completed", dropped)
+    now = check_reasoning(db)
+    assert sorted(now) == ["call_51_0", "msg_00003"]  # what no longer verified is left out
+    assert spy.rows[-1] == 2
+    assert check_reasoning(db) == now and spy.rows[-1] == 1  # ended: settled, cached
+
+
+def test_reasoning_only_for_reasoning_models_replayed_without_store(db: Store) -> None:
+    seed(db, 4)
+    save_run(db, "run_1", "completed", {"reasoning": [kept(1, "msg_00001")]})
+    assert "reasoning" not in check(db)  # gpt-4o
+    assert "reasoning" in check(db, model="o4-mini")
+    with db.read() as repo:
+        run = {**RUN, "model": "o4-mini"}
+        stored = SimpleNamespace(history="replay", upstream_store=True)
+        assert "reasoning" not in build_turn_input(repo, run, {}, stored)  # type: ignore[arg-type]
+        off = {"reasoning_off": True}
+        assert "reasoning" not in build_turn_input(repo, run, off, REPLAY)  # type: ignore[arg-type]
+
+
+def build(s: Store, **run: Any) -> TurnInput:
+    with s.read() as repo:
+        return build_turn_input(repo, {**RUN, **run}, {}, REPLAY)  # type: ignore[arg-type]

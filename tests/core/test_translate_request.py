@@ -13,7 +13,13 @@ from typing import Any
 import pytest
 
 from compat._translate.context import BudgetExhausted, estimate_tokens, select_history
-from compat._translate.request import TurnInput, to_input_items, to_response_request
+from compat._translate.request import (
+    TurnInput,
+    is_reasoning_model,
+    to_input_items,
+    to_response_request,
+    translate_entries,
+)
 from compat._translate.tools import (
     function_tool_call,
     required_action_from_calls,
@@ -249,8 +255,9 @@ def test_weather_tutorial_exact_body() -> None:
     }
 
 
-def test_weather_tutorial_second_turn_replays_calls_and_outputs() -> None:
-    history = [
+def weather_history() -> list[dict[str, Any]]:
+    """The tutorial's thread once both functions answered."""
+    return [
         user("What's the weather in San Francisco today and the likelihood it'll rain?"),
         step(
             fn("call_t", "get_current_temperature", '{"location":"SF","unit":"Fahrenheit"}', "57"),
@@ -258,6 +265,10 @@ def test_weather_tutorial_second_turn_replays_calls_and_outputs() -> None:
             run_id="run_1",
         ),
     ]
+
+
+def test_weather_tutorial_second_turn_replays_calls_and_outputs() -> None:
+    history = weather_history()
     body = to_response_request(
         turn(tools=[GET_TEMPERATURE, GET_RAIN], history=history, first_turn=False)
     )
@@ -1054,6 +1065,131 @@ def test_estimate_tokens_heuristic() -> None:
     assert estimate_tokens("abcde") == 2
     assert estimate_tokens({"type": "input_image", "file_id": "f", "detail": "low"}) == 4 + 85
     assert estimate_tokens({"type": "input_image", "file_id": "f", "detail": "auto"}) == 4 + 765
+
+
+# --- reasoning items kept across calls (responses-mapping §2.3) -----------------------------------
+
+
+def reasoning_item(n: int) -> dict[str, Any]:
+    return {"type": "reasoning", "id": f"rs_{n}", "summary": [], "encrypted_content": "gAAA" * 50}
+
+
+def reasoning_history() -> tuple[list[dict[str, Any]], dict[str, list[dict[str, Any]]]]:
+    """A run that called two functions, then answered; its reasoning by what it preceded."""
+    answer = assistant("It is 57F with a 6% chance of rain.", run_id="run_1")
+    history = [*weather_history(), message_step(answer["id"], "run_1"), answer, user("Thanks!")]
+    kept = {
+        "call_t": [reasoning_item(1)],
+        "call_r": [reasoning_item(2)],
+        answer["id"]: [reasoning_item(3), reasoning_item(4)],
+        "msg_deleted": [reasoning_item(5)],  # its message is gone: not replayed
+    }
+    return history, kept
+
+
+def reasoning_turn(**overrides: Any) -> TurnInput:
+    history, kept = reasoning_history()
+    values: dict[str, Any] = {
+        "model": "o4-mini",
+        "tools": [GET_TEMPERATURE, GET_RAIN],
+        "history": history,
+        "reasoning": kept,
+    }
+    return turn(**{**values, **overrides})
+
+
+def case_reasoning_replayed() -> dict[str, Any]:
+    return to_response_request(reasoning_turn())
+
+
+def test_reasoning_goes_back_before_what_it_preceded() -> None:
+    replayed = reasoning_turn()
+    body = to_response_request(replayed)
+    assert body["input"] == [
+        user_item("What's the weather in San Francisco today and the likelihood it'll rain?"),
+        reasoning_item(1),
+        call_item("call_t", "get_current_temperature", '{"location":"SF","unit":"Fahrenheit"}'),
+        reasoning_item(2),
+        call_item("call_r", "get_rain_probability", '{"location":"SF"}'),
+        output_item("call_t", "57"),
+        output_item("call_r", "0.06"),
+        reasoning_item(3),
+        reasoning_item(4),
+        assistant_item("It is 57F with a 6% chance of rain."),
+        user_item("Thanks!"),
+    ]
+    assert body["include"] == ["reasoning.encrypted_content"]
+    history = replayed["history"]
+    # nothing kept yet (a new thread): still asked for; not a reasoning turn: neither
+    assert to_response_request(turn(history=history, reasoning={}))["include"] == [
+        "reasoning.encrypted_content"
+    ]
+    assert "include" not in to_response_request(turn(history=history))
+    # translated ahead (the history cache): the same body, the shared entries untouched
+    entries = translate_entries(history)
+    assert to_response_request({**replayed, "history_input": entries}) == body
+    assert [i for e in entries for i in e.items] == to_input_items(history)
+
+
+def test_chained_calls_send_no_reasoning() -> None:
+    history, kept = reasoning_history()
+    body = to_response_request(
+        turn(history=history[-1:], reasoning=kept, previous_response_id="resp_1", store=True)
+    )
+    assert body["input"] == [user_item("Thanks!")] and "include" not in body
+
+
+def test_reasoning_is_trimmed_with_what_it_preceded() -> None:
+    history, kept = reasoning_history()
+    last_two = {"type": "last_messages", "last_messages": 2}
+    body = to_response_request(turn(history=history, reasoning=kept, truncation_strategy=last_two))
+    assert body["input"] == [
+        reasoning_item(3),
+        reasoning_item(4),
+        assistant_item("It is 57F with a 6% chance of rain."),
+        user_item("Thanks!"),
+    ]
+    # a budget that only fits the newest message: the answer goes with its reasoning
+    newest = estimate_tokens(user_item("Thanks!"))
+    body = to_response_request(turn(history=history, reasoning=kept, max_prompt_tokens=newest))
+    assert body["input"] == [user_item("Thanks!")]
+
+
+def test_reasoning_without_what_it_preceded_is_left_out() -> None:
+    rs = reasoning_item(1)
+    items = [user_item("a"), rs, assistant_item("b"), rs, user_item("c"), rs]
+    assert select_history(items, None, None, 0, 0) == [
+        user_item("a"),
+        rs,
+        assistant_item("b"),
+        user_item("c"),
+    ]
+    # its function call unanswered (dropped): the reasoning goes too
+    items = [user_item("a"), rs, call_item("call_x", "f", "{}")]
+    assert select_history(items, None, None, 0, 0) == [user_item("a")]
+
+
+def test_encrypted_reasoning_costs_no_prompt_tokens() -> None:
+    assert estimate_tokens(reasoning_item(1)) == estimate_tokens(
+        {**reasoning_item(1), "encrypted_content": ""}
+    )
+
+
+def test_reasoning_models() -> None:
+    for model in (
+        "o1",
+        "o3-mini",
+        "o4-mini",
+        "o3-pro",
+        "gpt-5",
+        "gpt-5-mini",
+        "gpt-5.2",
+        "openai/o4-mini",
+        "codex-mini-latest",
+    ):
+        assert is_reasoning_model(model), model
+    for other in ("gpt-4o", "gpt-4.1", "gpt-5-chat-latest", "omni-moderation-latest", "", None):
+        assert not is_reasoning_model(other), other
 
 
 # --- every body built above: validated by test_request_schema.py ----------------------------------

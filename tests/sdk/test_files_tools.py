@@ -36,7 +36,10 @@ async def test_code_interpreter_files_are_copied_into_the_files_api(
     assert run.status == "completed", run.last_error
     body = emulator.requests[-1]
     ci = [x for x in body["tools"] if x["type"] == "code_interpreter"][0]
-    assert ci["container"] == {"type": "auto", "file_ids": [data.id, extra.id]}
+    # the thread's container, created with the assistant's file and the attachment
+    assert emulator.containers[ci["container"]]["name"] == t.id
+    files = emulator.container_files(ci["container"])
+    assert files["/mnt/data/data.csv"] == b"x,y\n1,2\n" and files["/mnt/data/more.csv"] == b"a\n"
     assert "code_interpreter_call.outputs" in body["include"]
 
     steps = (
