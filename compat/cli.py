@@ -1,6 +1,7 @@
-"""``assistants-compat``: run scripts offline against the bundled emulator, serve the emulator.
+"""``assistants-compat``: run scripts offline against the bundled emulator, serve the emulator,
+upgrade a store's schema (``db upgrade`` / ``db current`` / ``db check``).
 
-Imports: compat.testing (the emulator), stdlib.
+Imports: compat.testing (the emulator), store (the schema), stdlib.
 """
 
 from __future__ import annotations
@@ -48,6 +49,35 @@ def _serve(args: argparse.Namespace) -> int:
     return 0
 
 
+def _db(args: argparse.Namespace) -> int:
+    """``db upgrade`` / ``db current`` / ``db check`` on ``--database`` (default: the client's
+    URL resolution). Exit 2 with a message when the database cannot be read or is newer."""
+    import store
+
+    url = store.resolve_url(args.database)
+    try:
+        if args.action == "upgrade":
+            before, after = store.upgrade_schema(url)
+            if before.at_head:
+                done = f"already {after.describe()}"
+            elif before.empty:
+                done = f"created the schema, {after.describe()}"
+            else:
+                was = before.revision or f"schema_version {before.schema_version}"
+                done = f"upgraded from {was} to {after.revision} (head)"
+            print(f"{after.database}: {done}")
+            return 0
+        state = store.schema_state(url)
+    except Exception as exc:  # unreachable, locked, newer, not a database: say so
+        print(f"assistants-compat db {args.action}: {exc}", file=sys.stderr)
+        return 2
+    if args.action == "current" or state.at_head:
+        print(f"{state.database}: {state.describe()}")
+        return 0
+    print(f"{state.database}: {state.describe()}; run `assistants-compat db upgrade`")
+    return 1
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``assistants-compat`` command."""
     parser = argparse.ArgumentParser(prog="assistants-compat", description=__doc__)
@@ -64,6 +94,19 @@ def main(argv: list[str] | None = None) -> int:
     srv.add_argument("--port", type=int, default=8765)
     srv.add_argument("--delta-delay", type=float, default=0.0)
     srv.set_defaults(func=_serve)
+    db = sub.add_parser("db", help="the store's schema: upgrade it, show or check its revision")
+    db_sub = db.add_subparsers(dest="action", required=True)
+    for action, what in (
+        ("upgrade", "bring the database to the newest schema revision (creates it if empty)"),
+        ("current", "show the database's schema revision"),
+        ("check", "exit 0 when the schema is at the newest revision, 1 when an upgrade is pending"),
+    ):
+        one = db_sub.add_parser(action, help=what)
+        one.add_argument(
+            "--database",
+            help="store URL (default: $COMPAT_DATABASE_URL, else sqlite:///assistants.db)",
+        )
+    db.set_defaults(func=_db)
     args = parser.parse_args(argv)
     return int(args.func(args))
 

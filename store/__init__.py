@@ -2,6 +2,7 @@
 
 Only this package talks to the database. ``open_store(url)`` returns a ``Store``;
 ``with store.write() as repo:`` is one transaction (``read()`` for read-only work).
+A ``Store`` brings its database's schema to the newest revision first (store.migrations).
 """
 
 from __future__ import annotations
@@ -12,8 +13,15 @@ from contextlib import contextmanager
 
 from sqlalchemy import Engine
 
-from ._db import create_schema, make_engine, transaction
-from ._errors import ActiveRunConflict, SchemaVersionError, StoreError, StoreUnavailable
+from . import migrations
+from ._db import make_engine, transaction
+from ._errors import (
+    ActiveRunConflict,
+    SchemaUpgradeRequired,
+    SchemaVersionError,
+    StoreError,
+    StoreUnavailable,
+)
 from ._paging import Page
 from ._repo import Kind, Repo
 from ._tables import (
@@ -33,13 +41,19 @@ __all__ = [
     "Kind",
     "Page",
     "Repo",
+    "SchemaState",
+    "SchemaUpgradeRequired",
     "SchemaVersionError",
     "Store",
     "StoreError",
     "StoreUnavailable",
     "open_store",
     "resolve_url",
+    "schema_state",
+    "upgrade_schema",
 ]
+
+SchemaState = migrations.SchemaState
 
 DEFAULT_URL = "sqlite:///assistants.db"
 
@@ -47,10 +61,19 @@ DEFAULT_URL = "sqlite:///assistants.db"
 class Store:
     """A database holding the local Assistants objects; safe to share between threads."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, *, migrate: bool | None = None) -> None:
+        """``migrate``: bring an older schema to head (default: yes, unless the environment
+        has ``COMPAT_AUTO_MIGRATE=0``); when off, an older schema raises
+        SchemaUpgradeRequired. A newer one always raises SchemaVersionError."""
         self.url = url
         self.engine: Engine = make_engine(url)
-        create_schema(self.engine)
+        if migrate is None:
+            migrate = os.environ.get("COMPAT_AUTO_MIGRATE", "1").strip().lower() not in _OFF
+        try:
+            migrations.ensure_schema(self.engine, migrate=migrate)
+        except BaseException:
+            self.engine.dispose()
+            raise
 
     @property
     def dialect(self) -> str:
@@ -75,6 +98,9 @@ class Store:
         return f"Store({self.engine.url.render_as_string(hide_password=True)!r})"
 
 
+_OFF = ("0", "false", "no", "off")
+
+
 def resolve_url(url: str | None = None) -> str:
     """``url``, else ``$COMPAT_DATABASE_URL``, else ``sqlite:///assistants.db`` (cwd)."""
     return url or os.environ.get("COMPAT_DATABASE_URL") or DEFAULT_URL
@@ -90,3 +116,22 @@ def open_store(url: str | None = None) -> Store:
     if store is None:
         store = _open[url] = Store(url)
     return store
+
+
+def schema_state(url: str | None = None) -> SchemaState:
+    """Where the database's schema stands, without changing it (SchemaVersionError when a
+    newer release wrote it)."""
+    engine = make_engine(resolve_url(url))
+    try:
+        return migrations.state(engine)
+    finally:
+        engine.dispose()
+
+
+def upgrade_schema(url: str | None = None) -> tuple[SchemaState, SchemaState]:
+    """Bring the database's schema to head: ``(before, after)``."""
+    engine = make_engine(resolve_url(url))
+    try:
+        return migrations.upgrade(engine)
+    finally:
+        engine.dispose()

@@ -1,22 +1,23 @@
-"""Engines from URLs: SQLite (WAL, busy timeout, BEGIN IMMEDIATE for writes) and PostgreSQL.
+"""Engines from URLs: SQLite (WAL, busy timeout, BEGIN IMMEDIATE for writes) and PostgreSQL;
+short transactions, and the one that changes the schema (store.migrations).
 
-Imports: sqlalchemy, sqlmodel, own modules.
+Imports: sqlalchemy, own modules.
 """
 
 from __future__ import annotations
 
+import sqlite3
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from sqlalchemy import Connection, Engine, create_engine, event, inspect, make_url, select, text
+from sqlalchemy import Connection, Engine, create_engine, event, make_url, text
 from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.pool import StaticPool
-from sqlmodel import SQLModel
 
-from ._errors import SchemaVersionError, StoreUnavailable
-from ._tables import SCHEMA_VERSION, Meta
+from ._errors import StoreError, StoreUnavailable
 
 _write_intent = threading.local()
 
@@ -60,10 +61,10 @@ def make_engine(url: str) -> Engine:
             # a writer then waits for the lock up front instead of failing on upgrade.
             dbapi_conn.isolation_level = None
             cur = dbapi_conn.cursor()
-            if not memory:
-                cur.execute("PRAGMA journal_mode=WAL")
-                cur.execute("PRAGMA synchronous=NORMAL")
             cur.execute("PRAGMA busy_timeout=30000")
+            if not memory:
+                _use_wal(cur)
+                cur.execute("PRAGMA synchronous=NORMAL")
             cur.execute("PRAGMA foreign_keys=ON")
             cur.close()
 
@@ -75,6 +76,22 @@ def make_engine(url: str) -> Engine:
         return engine
     url, pool = _pool_settings(url, PG_POOL)
     return create_engine(url, pool_pre_ping=True, **pool)
+
+
+def _use_wal(cur: Any) -> None:
+    """Put the file in WAL mode (persistent: later connections find it there). Switching
+    needs the file to itself, and SQLite answers "database is locked" at once rather than
+    waiting when several processes open a new file together: retry for a while."""
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            if cur.execute("PRAGMA journal_mode").fetchone()[0].lower() != "wal":
+                cur.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.05)
 
 
 _memory_locks: dict[int, threading.RLock] = {}
@@ -129,46 +146,54 @@ def _unavailable_errors(engine: Engine) -> tuple[type[BaseException], ...]:
     return (OperationalError, InterfaceError, *extra)
 
 
-def create_schema(engine: Engine) -> None:
-    """Create the tables if missing and record (or check) the schema version."""
-    SQLModel.metadata.create_all(engine, tables=[t.__table__ for t in _all_tables()])  # type: ignore[attr-defined]
-    meta: Any = Meta.__table__  # type: ignore[attr-defined]
-    with transaction(engine, write=True) as conn:
-        row = conn.execute(select(meta.c.value).where(meta.c.key == "schema_version")).first()
-        if row is None:
-            conn.execute(meta.insert().values(key="schema_version", value=str(SCHEMA_VERSION)))
-        elif int(row[0]) > SCHEMA_VERSION:
-            raise SchemaVersionError(
-                f"database schema version {row[0]} is newer than this code ({SCHEMA_VERSION})"
-            )
-        elif int(row[0]) < SCHEMA_VERSION:
-            _upgrade(conn, int(row[0]))
-            conn.execute(
-                meta.update()
-                .where(meta.c.key == "schema_version")
-                .values(value=str(SCHEMA_VERSION))
-            )
+#: First key of the PostgreSQL advisory lock serialising schema changes (the second: a hash
+#: of the schema's name, so databases in other schemas of the server do not wait).
+_PG_SCHEMA_LOCK = 0x636F6D70
 
 
-def _upgrade(conn: Connection, version: int) -> None:
-    """Bring a database made by an earlier release up to SCHEMA_VERSION in place."""
-    if version < 2:
-        # 2: run leases (which client executes a run, and until when).
-        have = {c["name"] for c in inspect(conn).get_columns("compat_run")}
-        if "owner" not in have:
-            conn.execute(text("ALTER TABLE compat_run ADD COLUMN owner VARCHAR(64)"))
-        if "lease_until" not in have:
-            conn.execute(
-                text("ALTER TABLE compat_run ADD COLUMN lease_until BIGINT NOT NULL DEFAULT 0")
-            )
-        from ._tables import RunRow
+@contextmanager
+def schema_transaction(engine: Engine) -> Iterator[Connection]:
+    """The transaction that creates or upgrades the schema, one process at a time:
+    PostgreSQL takes a transaction-scoped advisory lock, SQLite the file's write lock
+    (BEGIN IMMEDIATE). Everything in it commits together or not at all.
 
-        for index in RunRow.__table__.indexes:  # type: ignore[attr-defined]
-            if index.name == "ix_compat_run_owned_lease":
-                index.create(conn, checkfirst=True)
-
-
-def _all_tables() -> list[type[SQLModel]]:
-    from ._tables import TABLES
-
-    return [Meta, *TABLES.values()]
+    On SQLite foreign keys are off inside it (rebuilding a table drops the old one, which
+    must not cascade to its children) and checked before it commits."""
+    if engine.dialect.name != "sqlite":
+        with transaction(engine, write=True) as conn:
+            if engine.dialect.name == "postgresql":
+                conn.execute(
+                    text(
+                        "SELECT pg_advisory_xact_lock(:k, hashtext(coalesce(current_schema(), '')))"
+                    ),
+                    {"k": _PG_SCHEMA_LOCK},
+                )
+            yield conn
+        return
+    if is_memory(engine):
+        lock = _memory_locks.setdefault(id(engine), threading.RLock())
+    else:
+        lock = _writer_lock(engine)
+    try:
+        with lock, engine.connect() as conn:
+            raw = conn.connection.dbapi_connection
+            assert raw is not None
+            raw.execute("PRAGMA foreign_keys=OFF")  # outside a transaction, or it is ignored
+            try:
+                _write_intent.on = True
+                with conn.begin():
+                    _write_intent.on = False
+                    yield conn
+                    broken = conn.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
+                    if broken:
+                        raise StoreError(f"the schema change broke foreign keys: {broken[:5]}")
+            finally:
+                _write_intent.on = False
+                try:
+                    raw.execute("PRAGMA foreign_keys=ON")
+                except Exception:
+                    conn.invalidate()  # never back in the pool without foreign keys
+                    raise
+    except _unavailable_errors(engine) as exc:
+        orig = getattr(exc, "orig", None) or exc
+        raise StoreUnavailable(str(orig).strip()) from exc

@@ -20,6 +20,12 @@ class SchemaVersionError(StoreError):
     """The database was written by a newer schema than this code knows."""
 
 
+class SchemaUpgradeRequired(StoreError):
+    """The database's schema is older than this code's and automatic upgrades are off
+    (``Store(url, migrate=False)`` or ``COMPAT_AUTO_MIGRATE=0``): run
+    ``assistants-compat db upgrade``."""
+
+
 class StoreUnavailable(StoreError):
     """The database could not be reached or written (down, locked, full, gone): the
     transaction was rolled back and may succeed if tried again later."""

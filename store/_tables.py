@@ -7,10 +7,12 @@ Imports: sqlmodel / sqlalchemy only.
 
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Column, Index, String, text
+from sqlalchemy import JSON, BigInteger, Column, ForeignKey, Index, String, text
 from sqlmodel import Field, SQLModel
 
-SCHEMA_VERSION = 2
+#: What ``compat_meta.schema_version`` holds at the head revision: releases from before the
+#: Alembic migrations (store/migrations/) refuse a database whose version is newer than theirs.
+SCHEMA_VERSION = 3
 
 #: Statuses of a run that still holds its thread (the real API's "active run").
 ACTIVE_RUN_STATUSES = ("queued", "in_progress", "requires_action", "cancelling")
@@ -20,6 +22,15 @@ OWNED_RUN_STATUSES = ("queued", "in_progress", "cancelling")
 TERMINAL_RUN_STATUSES = ("completed", "failed", "cancelled", "expired", "incomplete")
 _ACTIVE_SQL = "status IN ('queued', 'in_progress', 'requires_action', 'cancelling')"
 _OWNED_SQL = "status IN ('queued', 'in_progress', 'cancelling')"
+
+
+def _owned_by(parent: str, fk_name: str) -> Column[Any]:
+    """A ``VARCHAR(64) NOT NULL`` key of ``parent.id``: the row goes when its parent does.
+
+    ``compat_message.run_id`` has no foreign key: a run is deleted only with its thread,
+    which takes the thread's messages with it (and the column needs no index for it)."""
+    fk = ForeignKey(f"{parent}.id", name=fk_name, ondelete="CASCADE")
+    return Column(String(64), fk, nullable=False)
 
 
 class Meta(SQLModel, table=True):
@@ -51,7 +62,7 @@ class MessageRow(SQLModel, table=True):
     __table_args__ = (Index("ix_compat_message_thread_ord", "thread_id", "ord", "seq"),)
     seq: int | None = Field(default=None, primary_key=True)
     id: str = Field(sa_column=Column(String(64), unique=True, nullable=False))
-    thread_id: str = Field(sa_column=Column(String(64), nullable=False))
+    thread_id: str = Field(sa_column=_owned_by("compat_thread", "fk_compat_message_thread_id"))
     run_id: str | None = Field(default=None, sa_column=Column(String(64), nullable=True))
     ord: int = Field(sa_column=Column(BigInteger, nullable=False))
     body: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
@@ -85,7 +96,7 @@ class RunRow(SQLModel, table=True):
     )
     seq: int | None = Field(default=None, primary_key=True)
     id: str = Field(sa_column=Column(String(64), unique=True, nullable=False))
-    thread_id: str = Field(sa_column=Column(String(64), nullable=False))
+    thread_id: str = Field(sa_column=_owned_by("compat_thread", "fk_compat_run_thread_id"))
     status: str = Field(sa_column=Column(String(32), nullable=False))
     expires_at: int | None = Field(default=None, sa_column=Column(BigInteger, nullable=True))
     ord: int = Field(sa_column=Column(BigInteger, nullable=False))
@@ -107,8 +118,8 @@ class StepRow(SQLModel, table=True):
     )
     seq: int | None = Field(default=None, primary_key=True)
     id: str = Field(sa_column=Column(String(64), unique=True, nullable=False))
-    thread_id: str = Field(sa_column=Column(String(64), nullable=False))
-    run_id: str = Field(sa_column=Column(String(64), nullable=False))
+    thread_id: str = Field(sa_column=_owned_by("compat_thread", "fk_compat_step_thread_id"))
+    run_id: str = Field(sa_column=_owned_by("compat_run", "fk_compat_step_run_id"))
     ord: int = Field(sa_column=Column(BigInteger, nullable=False))
     body: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
 

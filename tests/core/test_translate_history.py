@@ -169,11 +169,21 @@ RUN = {
 }
 
 
+def put(repo: Repo, entry: dict[str, Any], ord: int) -> None:
+    """Store a message or step (a step's run first: the database wants it to exist)."""
+    if entry["object"] != "thread.run.step":
+        repo.insert("message", entry, ord=ord)
+        return
+    if repo.get("run", entry["run_id"]) is None:
+        run = {"id": entry["run_id"], "thread_id": entry["thread_id"], "status": "completed"}
+        repo.insert("run", run, ord=ord)
+    repo.insert("step", entry, ord=ord)
+
+
 def add(s: Store, *entries: dict[str, Any], ord: int | None = None) -> None:
     with s.write() as repo:
         for entry in entries:
-            kind = "step" if entry["object"] == "thread.run.step" else "message"
-            repo.insert(kind, entry, ord=next(_ord) if ord is None else ord)
+            put(repo, entry, next(_ord) if ord is None else ord)
 
 
 def seed(s: Store, n: int) -> None:
@@ -181,8 +191,13 @@ def seed(s: Store, n: int) -> None:
         repo.insert("assistant", {"id": "asst_h", "tool_resources": {}}, ord=1)
         repo.insert("thread", {"id": THREAD, "tool_resources": {}}, ord=1)
         for entry in thread_entries(n):
-            kind = "step" if entry["object"] == "thread.run.step" else "message"
-            repo.insert(kind, entry, ord=next(_ord))
+            put(repo, entry, next(_ord))
+
+
+def runs_stored(s: Store) -> int:
+    """How many runs the thread has (the seed stores the runs its tool steps belong to)."""
+    with s.read() as repo:
+        return len(repo.run_states_since(THREAD)[0])
 
 
 class Spy:
@@ -269,7 +284,7 @@ def test_thread_recreated_elsewhere_is_read_again(db: Store, other: Store) -> No
         repo.delete_thread(THREAD)
         repo.insert("thread", {"id": THREAD, "tool_resources": {}}, ord=1)
         for entry in thread_entries(7):
-            repo.insert("message" if "role" in entry else "step", entry, ord=next(_ord))
+            put(repo, entry, next(_ord))
     assert len(check(db)["history"]) == len(thread_entries(7))
 
 
@@ -395,9 +410,10 @@ def test_reasoning_is_read_incrementally_and_settles_when_its_run_ends(
     save_run(db, "run_1", "completed", {"reasoning": [kept(1, "msg_00001")]})
     save_run(db, "run_3", "completed", {"reasoning": [kept(3, "call_1_0"), kept(4, "msg_00003")]})
     save_run(db, "run_5", "failed", {"reasoning": [kept(5, "msg_00005", model="o3")]})
+    n_runs = runs_stored(db)
     spy = Spy(monkeypatch, "run_states_since")
     first = check_reasoning(db)
-    assert spy.rows == [3] and sorted(first) == ["call_1_0", "msg_00001", "msg_00003"]
+    assert spy.rows == [n_runs] and sorted(first) == ["call_1_0", "msg_00001", "msg_00003"]
     body = to_response_request(build(db, model="o4-mini"))
     at = [i for i, item in enumerate(body["input"]) if item["type"] == "reasoning"]
     assert [body["input"][i + 1]["type"] for i in at] == ["function_call", "message", "message"]

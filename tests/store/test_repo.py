@@ -29,6 +29,7 @@ def _msg(i: int, thread: str = "thread_a") -> dict[str, Any]:
 def test_keyset_pages_in_both_directions(s: Any) -> None:
     with s.write() as repo:
         repo.insert("thread", {"id": "thread_a"}, ord=1)
+        repo.insert("thread", {"id": "thread_b"}, ord=2)
         # same ord for a batch (created in one call): insertion order breaks the tie
         repo.insert_many("message", [(_msg(i), 100 + i // 3) for i in range(10)])
         repo.insert_many("message", [(_msg(50, "thread_b"), 5)])
