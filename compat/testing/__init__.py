@@ -126,6 +126,12 @@ everything (reasoning it issued no longer verifies). Containers: ``emu.container
 ``emu.delta_delay`` (seconds after each stream delta). Note the SDK retries 408/409/429/5xx
 answers unless the client has ``max_retries=0``.
 
+From another process (an emulator started with ``assistants-compat emulator --port N``, or
+by another test process): :class:`EmulatorControl` (``EmulatorControl(base_url)``) has
+``enqueue(...)`` (the same arguments), ``reset()``, ``set(latency=, delta_delay=)`` and
+``requests()``, over ``POST /v1/_emulator/enqueue|reset|settings`` and
+``GET /v1/_emulator/requests``.
+
 Fixtures (:mod:`compat.testing.plugin`): ``responses_emulator`` (a started emulator per
 test), ``compat_client`` (``compat.OpenAI`` pointed at it with a SQLite store in ``tmp_path``
 and ``max_retries=0``), ``async_compat_client`` (the same with ``compat.AsyncOpenAI``).
@@ -136,19 +142,20 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from .emulator import ResponsesEmulator
+    from .emulator import EmulatorControl, ResponsesEmulator
 
-__all__ = ["ResponsesEmulator"]
+__all__ = ["EmulatorControl", "ResponsesEmulator"]
 
 
 def __getattr__(name: str) -> Any:
     # Loaded on first use (PEP 562), so the pytest plugin costs a run that never uses the
     # emulator nothing (http.server and the model's tables are ~30 ms).
-    if name == "ResponsesEmulator":
-        from .emulator import ResponsesEmulator
+    if name in __all__:
+        from . import emulator
 
-        globals()[name] = ResponsesEmulator
-        return ResponsesEmulator
+        value = getattr(emulator, name)
+        globals()[name] = value
+        return value
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 

@@ -316,6 +316,11 @@ class ResponsesEmulator:
                 r"/v1/vector_stores/(?P<vs>[^/]+)/file_batches/(?P<bid>[^/]+)/files",
                 "_list_batch_files",
             ),
+            # test control, for a test in another process (see EmulatorControl)
+            ("POST", r"/v1/_emulator/enqueue", "_control_enqueue"),
+            ("POST", r"/v1/_emulator/reset", "_control_reset"),
+            ("POST", r"/v1/_emulator/settings", "_control_settings"),
+            ("GET", r"/v1/_emulator/requests", "_control_requests"),
             ("POST", r"/v1/containers", "_create_container"),
             ("GET", r"/v1/containers/(?P<cid>[^/]+)", "_get_container"),
             ("DELETE", r"/v1/containers/(?P<cid>[^/]+)", "_delete_container"),
@@ -368,6 +373,64 @@ class ResponsesEmulator:
                 send_json(h, 500, server_error().body())
             except OSError:
                 h.close_connection = True
+
+    # ----------------------------------------------------------------------------------------
+    # Control (what ``enqueue``, ``reset`` and the latency settings do, over HTTP)
+
+    _ENQUEUE_ARGS = {
+        "text": str,
+        "function_calls": list,
+        "code": list,
+        "status_error": list,
+        "stream_error": list,
+        "incomplete": str,
+        "refusal": str,
+        "usage": list,
+        "delay": (int, float),
+        "disconnect_after": int,
+        "times": int,
+    }
+
+    def _control_enqueue(self, h: Handler, raw: bytes, query: dict[str, Any]) -> None:
+        body = self._json_body(raw)
+        if not isinstance(body, dict):
+            raise RequestError(400, "Invalid body: expected a JSON object.")
+        kwargs: dict[str, Any] = {}
+        for key, value in body.items():
+            kind = self._ENQUEUE_ARGS.get(key)
+            if kind is None:
+                raise RequestError(400, f"Unknown parameter: '{key}'.", param=key)
+            if value is not None and not isinstance(value, kind):  # type: ignore[arg-type]
+                raise RequestError(400, f"Invalid type for '{key}'.", param=key)
+            kwargs[key] = value
+        for key in ("code", "status_error", "stream_error", "usage"):
+            if kwargs.get(key) is not None:
+                kwargs[key] = tuple(kwargs[key])
+        if kwargs.get("function_calls") is not None:
+            kwargs["function_calls"] = [(n, a) for n, a in kwargs["function_calls"]]
+        try:
+            self.enqueue(**kwargs)
+        except (TypeError, ValueError) as exc:
+            raise RequestError(400, str(exc)) from None
+        send_json(h, 200, {"queued": kwargs.get("times", 1)})
+
+    def _control_reset(self, h: Handler, raw: bytes, query: dict[str, Any]) -> None:
+        self.reset()
+        send_json(h, 200, {"reset": True})
+
+    def _control_settings(self, h: Handler, raw: bytes, query: dict[str, Any]) -> None:
+        body = self._json_body(raw)
+        for key in ("latency", "delta_delay"):
+            if key in body:
+                if not isinstance(body[key], (int, float)) or body[key] < 0:
+                    raise RequestError(400, f"Invalid value for '{key}'.", param=key)
+                setattr(self, key, float(body[key]))
+        send_json(h, 200, {"latency": self.latency, "delta_delay": self.delta_delay})
+
+    def _control_requests(self, h: Handler, raw: bytes, query: dict[str, Any]) -> None:
+        with self._lock:
+            data = list(self.requests)
+        send_json(h, 200, {"object": "list", "data": data})
 
     def _wait(self, seconds: float) -> None:
         """Sleep, but wake (and abort) at once when the emulator stops."""
@@ -905,3 +968,48 @@ class ResponsesEmulator:
         meta, data = self._container_file(cid, fid)
         kind = "image/png" if meta["path"].endswith(".png") else "application/octet-stream"
         send_bytes(h, data, kind)
+
+
+class EmulatorControl:
+    """Drive an emulator running in another process (``assistants-compat emulator``, or a
+    ``ResponsesEmulator`` another test process started): queue scripted answers and
+    faults, reset it, change its latency, read the requests it got. Stdlib only.
+
+    ``EmulatorControl("http://127.0.0.1:8765/v1").enqueue(status_error=(500, "boom", None))``
+    takes the same arguments as ``ResponsesEmulator.enqueue``.
+    """
+
+    def __init__(self, base_url: str, *, timeout: float = 10.0) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.timeout = timeout
+
+    def _call(self, method: str, path: str, body: Any = None) -> Any:
+        import urllib.request
+
+        data = None if body is None else json.dumps(body).encode()
+        req = urllib.request.Request(
+            f"{self.base_url}/_emulator/{path}",
+            data=data,
+            method=method,
+            headers={"Authorization": "Bearer control", "Content-Type": "application/json"},
+        )
+        with urllib.request.urlopen(req, timeout=self.timeout) as resp:
+            return json.loads(resp.read() or b"null")
+
+    def enqueue(self, **kwargs: Any) -> None:
+        """Queue the next answer(s): the arguments of ``ResponsesEmulator.enqueue``."""
+        self._call("POST", "enqueue", kwargs)
+
+    def reset(self) -> None:
+        self._call("POST", "reset", {})
+
+    def set(self, *, latency: float | None = None, delta_delay: float | None = None) -> None:
+        """Change the emulator's latency before answers and its delay after stream deltas."""
+        body = {
+            k: v for k, v in (("latency", latency), ("delta_delay", delta_delay)) if v is not None
+        }
+        self._call("POST", "settings", body)
+
+    def requests(self) -> list[dict[str, Any]]:
+        """The ``/responses`` request bodies the emulator received, oldest first."""
+        return list(self._call("GET", "requests")["data"])
