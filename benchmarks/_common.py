@@ -345,7 +345,7 @@ def close_compat(client: compat.OpenAI) -> None:
         if hasattr(app, "close"):
             app.close()
         app.store.close()
-    from store import _open  # the process-wide store cache: forget this URL's engine
+    from compat.store import _open  # the process-wide store cache: forget this URL's engine
 
     _open.pop(client.compat_store.url, None)
 

@@ -169,7 +169,7 @@ def detail(bench: LongThread, turns: int) -> None:
     headers."""
     import openai._base_client as base_client
 
-    import store
+    import compat.store as store
     from compat._engine import driver
 
     timers = common.Timers()

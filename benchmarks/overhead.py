@@ -169,8 +169,8 @@ def detail(bench: Bench, turns: int) -> None:
     import openai._base_client as base_client
     import openai.resources.responses.responses as sdk_responses
 
+    import compat.store as store
     import compat.testing.emulator as emulator
-    import store
     from compat._engine import driver, upstream
 
     timers = common.Timers()

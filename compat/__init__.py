@@ -15,14 +15,16 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from ._client import AsyncOpenAI, OpenAI, wrap
     from ._options import Options
+    from .store import Store
 
-__all__ = ["AsyncOpenAI", "OpenAI", "Options", "wrap"]
+__all__ = ["AsyncOpenAI", "OpenAI", "Options", "Store", "wrap"]
 
 _HOMES = {
     "AsyncOpenAI": "._client",
     "OpenAI": "._client",
     "wrap": "._client",
     "Options": "._options",
+    "Store": ".store",
 }
 
 

@@ -15,14 +15,13 @@ import secrets
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from store import Store, StoreUnavailable
-
 from ._engine.runner import Runner, Services
 from ._engine.upstream import AsyncUpstream, Upstream, current_loop
 from ._errors import ApiError, server_error
 from ._options import Options
 from ._routes import match
 from ._wire import LocalRequest, LocalResponse, error_response, json_response
+from .store import Store, StoreUnavailable
 
 __all__ = ["App", "Options"]
 

@@ -12,11 +12,10 @@ from typing import Any
 
 import openai
 
-from store import Store, open_store
-
 from ._app import App
 from ._options import Options
 from ._transports import install
+from .store import Store, open_store
 
 __all__ = ["AsyncOpenAI", "OpenAI", "wrap"]
 

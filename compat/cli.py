@@ -52,7 +52,7 @@ def _serve(args: argparse.Namespace) -> int:
 def _db(args: argparse.Namespace) -> int:
     """``db upgrade`` / ``db current`` / ``db check`` on ``--database`` (default: the client's
     URL resolution). Exit 2 with a message when the database cannot be read or is newer."""
-    import store
+    from . import store
 
     url = store.resolve_url(args.database)
     try:

@@ -84,7 +84,7 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Any) -> Iterator[str]:
 
 
 def _dispose(url: str) -> None:
-    import store
+    import compat.store as store
 
     s = store._open.pop(url, None)
     if s is not None:

@@ -17,7 +17,7 @@ from compat.testing import ResponsesEmulator
 
 
 def test_exported_members() -> None:
-    assert sorted(compat.__all__) == ["AsyncOpenAI", "OpenAI", "Options", "wrap"]
+    assert sorted(compat.__all__) == ["AsyncOpenAI", "OpenAI", "Options", "Store", "wrap"]
     assert issubclass(compat.OpenAI, openai.OpenAI)
     assert issubclass(compat.AsyncOpenAI, openai.AsyncOpenAI)
 
@@ -138,3 +138,48 @@ def test_in_memory_store_serves_runs_from_worker_threads() -> None:
             thread = {"messages": [{"role": "user", "content": "hi"}]}
             run = c.beta.threads.create_and_run_poll(assistant_id=a.id, thread=thread)
             assert run.status == "completed"
+
+
+def test_installs_beside_an_apps_own_store_package(tmp_path: Any) -> None:
+    """The distribution claims no top-level `store`: installed next to an app's own `store`
+    package, both import (the store is `compat.store`, and `compat.Store`)."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    site = tmp_path / "site"
+    # build in this environment when its setuptools can (>= 77, as pyproject requires)
+    isolation = ["--no-build-isolation"] if _setuptools_major() >= 77 else []
+    built = subprocess.run(
+        [sys.executable, "-m", "pip", "install", "-q", "--no-deps", *isolation]
+        + ["--target", str(site), str(root)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert built.returncode == 0, built.stderr[-3000:]
+    assert not (site / "store").exists() and (site / "compat" / "store" / "migrations").is_dir()
+    app = tmp_path / "app" / "store"
+    app.mkdir(parents=True)
+    (app / "__init__.py").write_text("WHO = 'the app'\n")
+    code = (
+        "import store, compat, compat.store; "
+        "print(store.WHO, compat.store.Store.__module__, compat.Store is compat.store.Store, "
+        f"compat.__file__.startswith({str(site)!r}))"
+    )
+    for path in ([site, app.parent], [app.parent, site]):  # either may come first
+        env = {**os.environ, "PYTHONPATH": os.pathsep.join(map(str, path))}
+        out = subprocess.run(
+            [sys.executable, "-c", code], env=env, cwd=tmp_path, capture_output=True, text=True
+        )
+        assert out.stdout.strip() == "the app compat.store True True", out.stderr
+
+
+def _setuptools_major() -> int:
+    try:
+        import setuptools
+    except ImportError:
+        return 0
+    return int(setuptools.__version__.split(".")[0])

@@ -8,12 +8,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
-from store import OWNED_RUN_STATUSES as OWNED
-from store import Repo
-
 from .. import _objects, _params
 from .._engine.lifecycle import expire_overdue
 from .._errors import ApiError, not_found, server_error
+from ..store import OWNED_RUN_STATUSES as OWNED
+from ..store import Repo
 
 if TYPE_CHECKING:
     from .._engine.runner import Services

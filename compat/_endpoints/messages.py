@@ -7,11 +7,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from store import Repo
-
 from .. import _objects, _params
 from .._errors import invalid, not_found
 from .._ids import new_id, now_ns
+from ..store import Repo
 from ._common import (
     active_run,
     check_ids,

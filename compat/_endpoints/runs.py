@@ -9,10 +9,6 @@ from __future__ import annotations
 import time
 from typing import TYPE_CHECKING, Any, cast
 
-from store import ACTIVE_RUN_STATUSES as ACTIVE
-from store import OWNED_RUN_STATUSES as OWNED
-from store import ActiveRunConflict, Repo
-
 from .. import _objects, _params
 from .._engine.feed import Feed
 from .._engine.lifecycle import accept_tool_outputs, expire_overdue
@@ -22,6 +18,9 @@ from .._engine.status import TERMINAL
 from .._errors import invalid
 from .._ids import new_id, now_ns
 from .._wire import LocalResponse, json_response
+from ..store import ACTIVE_RUN_STATUSES as ACTIVE
+from ..store import OWNED_RUN_STATUSES as OWNED
+from ..store import ActiveRunConflict, Repo
 from ._common import active_run, check_ids, get_in_thread, get_or_404, list_page, thread_write
 from .messages import attach_file_search, build_message
 from .threads import create_thread, store_thread

@@ -19,13 +19,12 @@ from typing import Any, Protocol, TypeVar
 
 import openai
 
-from store import Repo, Store, StoreUnavailable
-
 from .._ids import new_id, now_ns
 from .._options import Options
 from .._translate.context import BudgetExhausted
 from .._translate.output import last_error_from_upstream
 from .._translate.request import ENCRYPTED_REASONING, TurnInput, to_response_request
+from ..store import Repo, Store, StoreUnavailable
 from .effects import Lost, apply_effects, has_writes
 from .feed import Feed, RunWatch
 from .lifecycle import finish

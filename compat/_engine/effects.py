@@ -7,9 +7,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from store import Repo
-
 from .._ids import now_ns
+from ..store import Repo
 from .machine import Effect, Emit, Insert, Save, Transition
 
 __all__ = ["Lost", "apply_effects", "has_writes"]

@@ -26,9 +26,8 @@ from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
-from store import Repo
-
 from .._translate.request import EntryInput, translate_entries
+from ..store import Repo
 from .status import TERMINAL
 
 __all__ = [

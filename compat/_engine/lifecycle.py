@@ -9,9 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from store import Repo
-
 from .._errors import invalid
+from ..store import Repo
 from .effects import Lost, apply_effects
 from .machine import Effect, Emit, Transition, close_open, end_run
 from .state import RunState

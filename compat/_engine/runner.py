@@ -31,9 +31,8 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from store import Repo, Store, StoreUnavailable
-
 from .._options import Options
+from ..store import Repo, Store, StoreUnavailable
 from .driver import AsyncRunDriver, RunDriver
 from .feed import Feed, RunWatch
 from .lifecycle import settle_orphan

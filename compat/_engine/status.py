@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from store import ACTIVE_RUN_STATUSES, OWNED_RUN_STATUSES, TERMINAL_RUN_STATUSES
+from ..store import ACTIVE_RUN_STATUSES, OWNED_RUN_STATUSES, TERMINAL_RUN_STATUSES
 
 __all__ = [
     "ACTIVE",

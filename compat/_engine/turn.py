@@ -11,9 +11,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from store import Repo
-
 from .._translate.request import TurnInput, is_reasoning_model
+from ..store import Repo
 from .history import read_history, read_reasoning
 
 if TYPE_CHECKING:

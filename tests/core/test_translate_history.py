@@ -25,7 +25,7 @@ from compat._translate.request import (
     to_response_request,
     translate_entries,
 )
-from store import Repo, Store, open_store
+from compat.store import Repo, Store, open_store
 
 THREAD = "thread_hist"
 REPLAY = SimpleNamespace(history="replay", upstream_store=False)

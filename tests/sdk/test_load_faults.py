@@ -276,7 +276,7 @@ def pg_database(request: pytest.FixtureRequest) -> Any:
     base = PG_URL.rsplit("/", 1)[0]
     url = f"{base}/{name}"
     yield url
-    import store
+    import compat.store as store
 
     s = store._open.pop(url, None)
     if s is not None:

@@ -275,7 +275,7 @@ def test_database_made_by_the_previous_release_is_upgraded(tmp_path: Path) -> No
     )
     con.commit()
     con.close()
-    import store
+    import compat.store as store
 
     s = store.Store(f"sqlite:///{path}")
     try:
@@ -347,7 +347,7 @@ class _FlakyStore:
     locked does) while ``down`` is set."""
 
     def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
-        import store
+        import compat.store as store
 
         self.down = False
         self.refused = 0

@@ -22,10 +22,10 @@ import pytest
 from sqlalchemy import create_engine, inspect, text
 from sqlmodel import SQLModel
 
-import store
+import compat.store as store
 from compat import cli
-from store import migrations
-from store._db import make_engine, schema_transaction
+from compat.store import migrations
+from compat.store._db import make_engine, schema_transaction
 
 ROOT = Path(__file__).resolve().parents[2]
 RELEASES = Path(__file__).parent / "releases"
@@ -420,7 +420,7 @@ def test_migrate_false_refuses_a_stale_database(db_url: str, monkeypatch: Any) -
 # -- concurrency --------------------------------------------------------------------------
 _OPEN_AT = """
 import sys, time
-import store
+import compat.store as store
 url, start = sys.argv[1], float(sys.argv[2])
 time.sleep(max(0.0, start - time.time()))
 s = store.Store(url)

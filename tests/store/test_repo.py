@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
-import store
-from store import ActiveRunConflict, open_store
+import compat.store as store
+from compat.store import ActiveRunConflict, open_store
 
 
 @pytest.fixture

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from alembic import op
 
-from store.migrations._released import released_schema
+from compat.store.migrations._released import released_schema
 
 revision = "0001"
 down_revision: str | None = None

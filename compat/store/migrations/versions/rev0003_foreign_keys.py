@@ -19,7 +19,7 @@ import logging
 
 from alembic import op
 
-from store.migrations._released import released_schema
+from compat.store.migrations._released import released_schema
 
 revision = "0003"
 down_revision = "0002"

@@ -3,7 +3,7 @@
 ``store.migrations`` hands over the connection of its schema transaction in
 ``config.attributes["connection"]``: the revisions run inside it, and that transaction
 commits or rolls back all of them. Run by Alembic's own command line (a developer's ini with
-``script_location = store:migrations``, e.g. for ``alembic revision --autogenerate``), it
+``script_location = compat.store:migrations``, e.g. for ``alembic revision --autogenerate``), it
 opens ``sqlalchemy.url`` (else the store's default URL) and takes the same lock.
 """
 
@@ -14,10 +14,10 @@ from typing import Any
 from alembic import context
 from sqlmodel import SQLModel
 
-import store._tables  # noqa: F401  (the head schema: SQLModel.metadata, for autogenerate)
-from store import resolve_url
-from store._db import make_engine, schema_transaction
-from store.migrations import include_name
+import compat.store._tables  # noqa: F401  (the head schema: SQLModel.metadata, for autogenerate)
+from compat.store import resolve_url
+from compat.store._db import make_engine, schema_transaction
+from compat.store.migrations import include_name
 
 
 def _run(connection: Any) -> None:
