@@ -6,9 +6,11 @@ Imports: sqlalchemy, own modules.
 
 from __future__ import annotations
 
+import os
 import sqlite3
 import threading
 import time
+import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -120,9 +122,11 @@ def transaction(engine: Engine, *, write: bool) -> Iterator[Connection]:
         # so at most one of them waits on the database's busy timeout (many threads
         # polling the file lock is what surfaced as "database is locked" under load).
         lock: threading.RLock | None = None
-        if write and engine.dialect.name == "sqlite":
-            lock = _writer_lock(engine)
-            lock.acquire()
+        if engine.dialect.name == "sqlite":
+            _check_file(engine)
+            if write:
+                lock = _writer_lock(engine)
+                lock.acquire()
         _write_intent.on = write
         try:
             with engine.begin() as conn:
@@ -136,6 +140,24 @@ def transaction(engine: Engine, *, write: bool) -> Iterator[Connection]:
         # Down, locked past the busy timeout, full, or gone: nothing was committed.
         orig = getattr(exc, "orig", None) or exc
         raise StoreUnavailable(str(orig).strip()) from exc
+
+
+_files: weakref.WeakKeyDictionary[Engine, tuple[int, int]] = weakref.WeakKeyDictionary()
+
+
+def _check_file(engine: Engine) -> None:
+    """A SQLite file deleted or replaced under a live client: open connections would go on
+    reading and writing the unlinked file, and every write would be lost. Refuse instead."""
+    path = engine.url.database or ""
+    try:
+        st = os.stat(path)
+    except FileNotFoundError:
+        if engine in _files:
+            raise StoreUnavailable(f"the database file {path} was deleted") from None
+        return  # not created yet: the first connection creates it
+    known = _files.setdefault(engine, (st.st_dev, st.st_ino))
+    if known != (st.st_dev, st.st_ino):
+        raise StoreUnavailable(f"the database file {path} was replaced")
 
 
 def _unavailable_errors(engine: Engine) -> tuple[type[BaseException], ...]:

@@ -68,3 +68,22 @@ def test_a_wrong_upstream_key_fails_the_run_naming_the_cause(
     assert run.last_error.code == "server_error"  # the only code the Run type allows for it
     assert "credentials (401)" in run.last_error.message
     assert "Incorrect API key provided" in run.last_error.message
+
+
+def test_sqlite_file_deleted_under_a_live_client(emulator: Any, tmp_path: Any) -> None:
+    """Writes to a deleted database file would be lost: the client answers server_error
+    (5xx) instead of pretending to store them."""
+    import openai
+
+    path = tmp_path / "gone.db"
+    c = compat.OpenAI(
+        base_url=emulator.base_url, api_key="sk-test", store=f"sqlite:///{path}", max_retries=0
+    )
+    t = c.beta.threads.create()
+    for suffix in ("", "-wal", "-shm"):
+        if (tmp_path / f"gone.db{suffix}").exists():
+            (tmp_path / f"gone.db{suffix}").unlink()
+    with pytest.raises(openai.InternalServerError) as err:
+        c.beta.threads.messages.create(t.id, role="user", content="lost?")
+    assert err.value.status_code == 500
+    assert err.value.body["type"] == "server_error"  # type: ignore[index]
