@@ -55,7 +55,8 @@ class App:
             return error_response(err, request_id)
         except StoreUnavailable as exc:
             log.error("store unavailable answering %s %s: %s", req.method, req.path, exc)
-            return error_response(server_error(), request_id)
+            # nothing was stored: the SDK may retry, as it does the API's own 5xx
+            return error_response(server_error(), request_id, retry=True)
         except Exception:
             log.exception("internal error answering %s %s", req.method, req.path)
             return error_response(server_error(), request_id)

@@ -130,13 +130,14 @@ def json_response(
     )
 
 
-def error_response(err: ApiError, request_id: str) -> LocalResponse:
-    """The real error body; ``x-should-retry: false`` so the SDK raises at once."""
-    return json_response(
-        err.body(),
-        err.status,
-        [("x-should-retry", "false"), ("x-request-id", request_id)],
-    )
+def error_response(err: ApiError, request_id: str, *, retry: bool = False) -> LocalResponse:
+    """The real error body. ``x-should-retry: false`` makes the SDK raise at once; with
+    ``retry`` (a transient fault, nothing was stored) it retries as it would the API's 5xx,
+    after ``retry-after-ms``."""
+    headers = [("x-should-retry", "true" if retry else "false"), ("x-request-id", request_id)]
+    if retry:
+        headers.append(("retry-after-ms", "500"))
+    return json_response(err.body(), err.status, headers)
 
 
 def sse_event(event: str, data: Any) -> bytes:

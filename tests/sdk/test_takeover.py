@@ -407,3 +407,20 @@ def test_a_long_store_outage_hands_the_run_over(
     run = wait_terminal(c, t.id, run_id, limit=LEASE * 3 + 5)
     assert run.status == "failed" and "interrupted" in run.last_error.message
     continues(c, t.id, a.id)
+
+
+def test_requests_during_a_store_outage_are_retried_by_the_sdk(
+    emulator: Any, db_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A request the store could not serve answers 500 server_error that the SDK may retry
+    (nothing was stored), as it retries the API's own 5xx: a short outage is invisible."""
+    import threading
+
+    c = compat.OpenAI(base_url=emulator.base_url, api_key="sk-test", store=db_url, max_retries=2)
+    t = c.beta.threads.create()
+    flaky = _FlakyStore(monkeypatch)
+    flaky.down = True
+    threading.Timer(0.3, lambda: setattr(flaky, "down", False)).start()
+    msg = c.beta.threads.messages.create(t.id, role="user", content="after the outage")
+    assert flaky.refused >= 1
+    assert [m.id for m in c.beta.threads.messages.list(t.id)] == [msg.id]  # stored once
