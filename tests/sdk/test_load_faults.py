@@ -5,7 +5,6 @@ the database gone for a few seconds. Bounded in time; what they assert is determ
 from __future__ import annotations
 
 import json
-import os
 import secrets
 import subprocess
 import sys
@@ -178,17 +177,10 @@ def test_connections_killed_mid_load(emulator: Any, pg_database: str) -> None:
     a = c.beta.assistants.create(model="gpt-4o")
     emulator.latency = 0.02
     procs = run_workers(emulator, pg_database, a.id, 3, 4, 4)
-    dbname = pg_database.rsplit("/", 1)[1].split("?")[0]
-    admin = os.environ.get("COMPAT_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
-    admin = admin.replace("postgresql+psycopg://", "postgresql://")
     for _ in range(2):
         time.sleep(0.5)
-        with psycopg.connect(admin, autocommit=True) as conn:
-            conn.execute(
-                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                "WHERE datname = %s AND pid <> pg_backend_pid()",
-                (dbname,),
-            )
+        with psycopg.connect(admin_dsn(), autocommit=True) as conn:
+            terminate_backends(conn, pg_database)
     counts, thread_ids = collect(procs)
     bad = {k: v for k, v in counts.items() if not k.startswith(("run_", "http_5"))}
     assert not bad, counts
@@ -209,16 +201,10 @@ def test_database_down_for_seconds_mid_load(emulator: Any, pg_database: str) -> 
     emulator.latency = 0.02
     procs = run_workers(emulator, pg_database, a.id, 3, 3, 4)
     dbname = pg_database.rsplit("/", 1)[1].split("?")[0]
-    admin = os.environ.get("COMPAT_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
-    admin = admin.replace("postgresql+psycopg://", "postgresql://")
     time.sleep(0.3)
-    with psycopg.connect(admin, autocommit=True) as conn:
+    with psycopg.connect(admin_dsn(), autocommit=True) as conn:
         conn.execute(f'ALTER DATABASE "{dbname}" ALLOW_CONNECTIONS false')
-        conn.execute(
-            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-            "WHERE datname = %s AND pid <> pg_backend_pid()",
-            (dbname,),
-        )
+        terminate_backends(conn, pg_database)
         time.sleep(3.0)
         conn.execute(f'ALTER DATABASE "{dbname}" ALLOW_CONNECTIONS true')
     counts, thread_ids = collect(procs)
@@ -227,6 +213,21 @@ def test_database_down_for_seconds_mid_load(emulator: Any, pg_database: str) -> 
     )
     assert all(k.endswith("server_error") for k in counts if k.startswith("http_5")), counts
     check_store(c, [t for t in thread_ids if _exists(c, t)])
+
+
+def admin_dsn() -> str:
+    from tests.conftest import PG_URL
+
+    return PG_URL.replace("postgresql+psycopg://", "postgresql://")
+
+
+def terminate_backends(conn: Any, url: str) -> None:
+    """End every server connection to the database ``url`` names (but ``conn``)."""
+    conn.execute(
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+        "WHERE datname = %s AND pid <> pg_backend_pid()",
+        (url.rsplit("/", 1)[1].split("?")[0],),
+    )
 
 
 def _exists(c: compat.OpenAI, thread_id: str) -> bool:
