@@ -13,6 +13,7 @@ from .. import _objects, _params
 from .._engine.feed import Feed
 from .._engine.lifecycle import accept_tool_outputs, expire_overdue
 from .._engine.lifecycle import cancel as cancel_run
+from .._engine.runner import lease_lapsed
 from .._engine.state import RunState
 from .._engine.status import TERMINAL
 from .._errors import invalid
@@ -205,8 +206,12 @@ def _read_run(sv: Services, thread_id: str, run_id: str) -> Obj:
     """The run; one past ``expires_at`` is expired and one whose client went away is taken
     over first (so a reader never waits on a run nobody executes)."""
     with sv.store.read() as repo:
-        run = get_in_thread(repo, "run", run_id, thread_id)
-        orphan = run["status"] in OWNED and sv.runner.lapsed(repo, run_id)
+        found = repo.run_with_lease(run_id)  # the run and its lease in one query
+        if found is None or found[0]["thread_id"] != thread_id:
+            get_in_thread(repo, "run", run_id, thread_id)  # the API's 404
+            raise AssertionError  # unreachable: get_in_thread raised
+        run, lease_until = found
+    orphan = run["status"] in OWNED and lease_lapsed(lease_until)
     overdue = run["status"] in ACTIVE and (run.get("expires_at") or 0) < sv.now()
     if not (orphan or overdue):
         return run

@@ -14,7 +14,7 @@ from ..store import Repo
 from .effects import Lost, apply_effects
 from .machine import Effect, Emit, Transition, close_open, end_run
 from .state import RunState
-from .status import OWNED, RunEvent, advance, allows
+from .status import RunEvent, advance, allows
 
 Obj = dict[str, Any]
 
@@ -140,7 +140,6 @@ def accept_tool_outputs(
 
 __all__ = [
     "INTERRUPTED",
-    "OWNED",
     "accept_tool_outputs",
     "cancel",
     "expire_overdue",

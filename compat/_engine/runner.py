@@ -68,6 +68,11 @@ def now_ms() -> int:
     return time.time_ns() // 1_000_000
 
 
+def lease_lapsed(lease_until_ms: int) -> bool:
+    """True for a lease nobody renewed in time (or that was released)."""
+    return lease_until_ms < now_ms()
+
+
 @dataclass
 class Services:
     """What endpoints and drivers use: the store, the options, the upstream, the runner."""
@@ -114,7 +119,7 @@ class Runner:
     def lapsed(self, repo: Repo, run_id: str) -> bool:
         """True when nobody holds the run's lease any more (so this client may take it)."""
         lease = repo.lease_of(run_id)
-        return lease is not None and lease[1] < now_ms()
+        return lease is not None and lease_lapsed(lease[1])
 
     # -- claims within this process ---------------------------------------------------------
     def claim(self, run_id: str, *, unstarted: bool = False) -> object | None:

@@ -256,16 +256,10 @@ class Repo:
             f"UPDATE compat_run SET {', '.join(sets)} WHERE id = ? AND status IN "
             f"({', '.join('?' * len(froms))})"
         )
-        if self._pg:
-            sql = (
-                _pg(sql)
-                .replace("body = %s", "body = %s::json")
-                .replace("state = %s", "state = %s::json")
-            )
-        if self._raw is None:
-            self._raw = self.conn.connection.dbapi_connection
-        cur = self._raw.execute(sql, (*params, body["id"], *froms))
-        return bool(cur.rowcount)
+        if self._pg:  # psycopg sends text: the JSON columns take a cast
+            sql = _pg(sql).replace("body = %s", "body = %s::json")
+            sql = sql.replace("state = %s", "state = %s::json")
+        return bool(self._exec_sql(sql, (*params, body["id"], *froms)).rowcount)
 
     # -- run leases ----------------------------------------------------------------------
     def claim_run(self, run_id: str, owner: str, until_ms: int, now_ms: int) -> str | None:
@@ -316,6 +310,11 @@ class Repo:
             .limit(limit)
         )
         return [str(r[0]) for r in self.conn.execute(stmt)]
+
+    def run_with_lease(self, run_id: str) -> tuple[dict[str, Any], int] | None:
+        """``(body, lease_until_ms)`` of a run in one query, or None."""
+        row = self._exec(_RUN_WITH_LEASE, (run_id,)).fetchone()
+        return None if row is None else (dict(self._json(row[0])), int(row[1] or 0))
 
     def lease_of(self, run_id: str) -> tuple[str | None, int] | None:
         """``(owner, lease_until_ms)`` of a run, or None."""
@@ -420,6 +419,7 @@ _TABLE_OF = {k: TABLES[k].__tablename__ for k in TABLES}  # type: ignore[attr-de
 _SELECT_BODY = {k: f"SELECT body FROM {t} WHERE id = ?" for k, t in _TABLE_OF.items()}
 _RUN_WITH_STATE = "SELECT body, state FROM compat_run WHERE id = ?"
 _LEASE_OF = "SELECT owner, lease_until FROM compat_run WHERE id = ?"
+_RUN_WITH_LEASE = "SELECT body, lease_until FROM compat_run WHERE id = ?"
 _ACTIVE_RUN = (
     "SELECT body FROM compat_run WHERE thread_id = ? AND status IN "
     "('queued', 'in_progress', 'requires_action', 'cancelling')"
@@ -476,6 +476,7 @@ _PG_SQL: dict[str, str] = {
         *_SELECT_BODY.values(),
         _RUN_WITH_STATE,
         _LEASE_OF,
+        _RUN_WITH_LEASE,
         _ACTIVE_RUN,
         _LOCK_THREAD,
         _LATEST_ORD,

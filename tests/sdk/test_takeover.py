@@ -81,21 +81,35 @@ def continues(c: compat.OpenAI, thread_id: str, assistant_id: str) -> None:
     assert run.status == "completed"
 
 
+def creating_child(
+    emulator: Any,
+    db_url: str,
+    thread_id: str,
+    assistant_id: str,
+    *,
+    then: str = "",
+    last: str = "",
+) -> subprocess.Popen[str]:
+    """A child process that creates a run, runs the code ``then``, says the run's id, and
+    runs ``last``."""
+    return start_child(
+        f"""
+        run = c.beta.threads.runs.create(thread_id={thread_id!r}, assistant_id={assistant_id!r})
+        {then}
+        say(run=run.id)
+        {last}
+        """,
+        emulator,
+        db_url,
+    )
+
+
 def killed_run(
     emulator: Any, db_url: str, thread_id: str, assistant_id: str, *, then: str = ""
 ) -> str:
     """A child process that creates a run, runs the code ``then`` and is killed (SIGKILL);
     the run's id."""
-    proc = start_child(
-        f"""
-        run = c.beta.threads.runs.create(thread_id={thread_id!r}, assistant_id={assistant_id!r})
-        {then}
-        say(run=run.id)
-        die()
-        """,
-        emulator,
-        db_url,
-    )
+    proc = creating_child(emulator, db_url, thread_id, assistant_id, then=then, last="die()")
     code, lines = finish_child(proc)
     assert code == -9
     return str(lines[0]["run"])
@@ -205,14 +219,7 @@ def test_script_ending_after_create_finishes_its_run(
     """A script that exits normally right after runs.create: its run is finished at exit
     (bounded by Options.exit_wait), and the interpreter exits 0."""
     c, assistant_id, thread_id = setup
-    proc = start_child(
-        f"""
-        run = c.beta.threads.runs.create(thread_id={thread_id!r}, assistant_id={assistant_id!r})
-        say(run=run.id)
-        """,
-        emulator,
-        db_url,
-    )
+    proc = creating_child(emulator, db_url, thread_id, assistant_id)
     code, lines = finish_child(proc, timeout=30)
     assert code == 0
     run = c.beta.threads.runs.retrieve(thread_id=thread_id, run_id=lines[0]["run"])
@@ -296,14 +303,7 @@ def test_sigterm_during_exit_wait_hands_the_run_over(
 ) -> None:
     c, assistant_id, thread_id = setup
     emulator.delta_delay = 0.1  # long enough that the exit wait is still going on
-    proc = start_child(
-        f"""
-        run = c.beta.threads.runs.create(thread_id={thread_id!r}, assistant_id={assistant_id!r})
-        say(run=run.id)
-        """,
-        emulator,
-        db_url,
-    )
+    proc = creating_child(emulator, db_url, thread_id, assistant_id)
     line = proc.stdout.readline()  # type: ignore[union-attr]
     run_id = json.loads(line)["run"]
     time.sleep(0.5)
