@@ -1,0 +1,5 @@
+"""``python -m compat.cli``."""
+
+from . import main
+
+raise SystemExit(main())
