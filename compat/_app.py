@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
+import dataclasses
 import logging
 import secrets
 from concurrent.futures import ThreadPoolExecutor
@@ -29,14 +30,22 @@ log = logging.getLogger("compat")
 
 
 class App:
-    """One local Assistants API over one store, serving one SDK client (sync or async)."""
+    """One local Assistants API over one store, serving one SDK client (sync or async), or
+    one tenant of the server (``tenant``; ``client`` is then that tenant's upstream)."""
 
     def __init__(
-        self, store: Store, client: Any, *, is_async: bool, options: Options | None = None
+        self,
+        store: Store,
+        client: Any,
+        *,
+        is_async: bool,
+        options: Options | None = None,
+        tenant: str = "",
     ) -> None:
         options = options or Options()
         upstream = AsyncUpstream(client) if is_async else Upstream(client)
-        self.runner = Runner(store, options, upstream)
+        self.tenant = tenant
+        self.runner = Runner(store, options, upstream, tenant=tenant)
         self.services: Services = self.runner.services
         self.store = store
         self.options = options
@@ -47,7 +56,9 @@ class App:
 
     def dispatch(self, req: LocalRequest) -> LocalResponse:
         """Answer one request; errors become the real API's error bodies, never tracebacks."""
-        request_id = "req_" + secrets.token_hex(16)
+        request_id = req.request_id or "req_" + secrets.token_hex(16)
+        if req.tenant != self.tenant:  # an App answers for its one tenant only
+            req = dataclasses.replace(req, tenant=self.tenant)
         try:
             endpoint, params = match(req.method, req.path)
             result = endpoint(self.services, req, **params)

@@ -66,6 +66,14 @@ ROUTES: list[Route] = [
 _COMPILED = [(r.method, _compile(r.path), r.endpoint) for r in ROUTES]
 
 
+def route_of(method: str, path: str) -> str | None:
+    """The route's path template (``/threads/{thread_id}``) for metrics, or None."""
+    for r in ROUTES:
+        if r.method == method and r.regex.match(path):
+            return r.path
+    return None
+
+
 def match(method: str, path: str) -> tuple[Endpoint, dict[str, str]]:
     """The endpoint and path params for a request; ApiError 404 like the real API otherwise."""
     for m, regex, endpoint in _COMPILED:

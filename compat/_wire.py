@@ -36,6 +36,11 @@ class LocalRequest:
     body: bytes = b""
     #: read timeout the SDK set on this request, in seconds (None = no timeout)
     timeout: float | None = None
+    #: whose objects the request may see: ``''`` is the in-process client's one default
+    #: tenant; `assistants-compat serve` sets the tenant of the request's API key
+    tenant: str = ""
+    #: the id answered in ``x-request-id`` (the server's, so its logs name it); new if empty
+    request_id: str = ""
 
     def json(self) -> dict[str, Any]:
         """The JSON object body (``{}`` when empty); 400 when it is not a JSON object.

@@ -42,22 +42,26 @@ def get_or_404(
     repo: Repo,
     kind: Literal["assistant", "thread", "message", "run", "step"],
     id_: str,
+    *,
+    tenant: str,
     **scope: str,
 ) -> Obj:
     """The stored object, or 404 ``No <kind> found with id '<id>'.`` (also when it belongs
-    to another thread or run)."""
-    obj = repo.get(kind, id_)
+    to another thread or run, or to another tenant: exactly as if it did not exist)."""
+    obj = repo.get(kind, id_, tenant=tenant)
     if obj is None or any(obj.get(k) != v for k, v in scope.items()):
         raise not_found(_NAMES[kind], id_)
     return obj
 
 
-def get_in_thread(repo: Repo, kind: Literal["message", "run"], id_: str, thread_id: str) -> Obj:
+def get_in_thread(
+    repo: Repo, kind: Literal["message", "run"], id_: str, thread_id: str, *, tenant: str
+) -> Obj:
     """``get_or_404(thread)`` then ``get_or_404(kind, thread_id=…)`` with the same errors, in
     one query when the object is there (it only exists while its thread does)."""
-    obj = repo.get(kind, id_)
+    obj = repo.get(kind, id_, tenant=tenant)
     if obj is None or obj.get("thread_id") != thread_id:
-        get_or_404(repo, "thread", thread_id)
+        get_or_404(repo, "thread", thread_id, tenant=tenant)
         raise not_found(_NAMES[kind], id_)
     return obj
 
@@ -73,9 +77,13 @@ def list_page(
 ) -> tuple[Obj, Obj]:
     """``(list envelope, validated query)`` for a cursor-paginated list endpoint."""
     q = _params.list_query(req.query(), allow_run_id=allow_run_id, allow_include=allow_include)
+    tenant = req.tenant
     with sv.store.read() as repo:
         if "run_id" in scope and kind == "step":
-            get_in_thread(repo, "run", scope["run_id"], scope["thread_id"])
+            get_in_thread(repo, "run", scope["run_id"], scope["thread_id"], tenant=tenant)
+        elif "thread_id" in scope:
+            # another tenant's thread answers 404 even when it has items
+            get_or_404(repo, "thread", scope["thread_id"], tenant=tenant)
         run_filter = q.get("run_id") if kind == "message" else scope.get("run_id")
         page = repo.page(
             kind,
@@ -85,9 +93,8 @@ def list_page(
             before=q.get("before"),
             thread_id=scope.get("thread_id"),
             run_id=run_filter,
+            tenant=tenant if kind == "assistant" else None,
         )
-        if not page.data and "thread_id" in scope:
-            get_or_404(repo, "thread", scope["thread_id"])  # a page of items proves it exists
     return _objects.page(page.data, page.has_more), q
 
 

@@ -23,7 +23,7 @@ def create(sv: Services, req: LocalRequest) -> Obj:
     ord_ = now_ns()
     obj = _objects.assistant(new_id("asst"), ord_ // 10**9, p)
     with sv.store.write() as repo:
-        repo.insert("assistant", obj, ord=ord_)
+        repo.insert("assistant", obj, ord=ord_, tenant=req.tenant)
     return obj
 
 
@@ -34,14 +34,16 @@ def list_(sv: Services, req: LocalRequest) -> Obj:
 def retrieve(sv: Services, req: LocalRequest, assistant_id: str) -> Obj:
     check_ids(assistant_id=assistant_id)
     with sv.store.read() as repo:
-        return get_or_404(repo, "assistant", assistant_id)
+        return get_or_404(repo, "assistant", assistant_id, tenant=req.tenant)
 
 
 def update(sv: Services, req: LocalRequest, assistant_id: str) -> Obj:
     check_ids(assistant_id=assistant_id)
     p = _params.assistant_update(req.json())
     with sv.store.write() as repo:
-        obj = _objects.update_assistant(get_or_404(repo, "assistant", assistant_id), p)
+        obj = _objects.update_assistant(
+            get_or_404(repo, "assistant", assistant_id, tenant=req.tenant), p
+        )
         repo.save("assistant", obj)
     return obj
 
@@ -49,6 +51,6 @@ def update(sv: Services, req: LocalRequest, assistant_id: str) -> Obj:
 def delete(sv: Services, req: LocalRequest, assistant_id: str) -> Obj:
     check_ids(assistant_id=assistant_id)
     with sv.store.write() as repo:
-        if not repo.delete("assistant", assistant_id):
+        if not repo.delete("assistant", assistant_id, tenant=req.tenant):
             raise not_found("assistant", assistant_id)
     return _objects.deleted(assistant_id, "assistant.deleted")

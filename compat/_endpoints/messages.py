@@ -78,7 +78,7 @@ def create(sv: Services, req: LocalRequest, thread_id: str) -> Obj:
         # The thread's vector store is created upstream, outside any transaction; refuse
         # first if the thread is busy, so nothing is created for a message we won't store.
         def check(repo: Repo) -> tuple[Obj, Obj | None]:
-            return get_or_404(repo, "thread", thread_id), active_run(
+            return get_or_404(repo, "thread", thread_id, tenant=req.tenant), active_run(
                 sv, repo, now, thread_id=thread_id
             )
 
@@ -89,7 +89,7 @@ def create(sv: Services, req: LocalRequest, thread_id: str) -> Obj:
             thread = None
 
     def insert(repo: Repo) -> None:
-        if not repo.lock_thread(thread_id):
+        if not repo.lock_thread(thread_id, tenant=req.tenant):
             raise not_found("thread", thread_id)
         active = active_run(sv, repo, now, thread_id=thread_id)
         if active is not None:
@@ -114,14 +114,14 @@ def list_(sv: Services, req: LocalRequest, thread_id: str) -> Obj:
 def retrieve(sv: Services, req: LocalRequest, thread_id: str, message_id: str) -> Obj:
     check_ids(thread_id=thread_id, message_id=message_id)
     with sv.store.read() as repo:
-        return get_in_thread(repo, "message", message_id, thread_id)
+        return get_in_thread(repo, "message", message_id, thread_id, tenant=req.tenant)
 
 
 def update(sv: Services, req: LocalRequest, thread_id: str, message_id: str) -> Obj:
     check_ids(thread_id=thread_id, message_id=message_id)
     p = _params.message_update(req.json())
     with sv.store.write() as repo:
-        msg = get_in_thread(repo, "message", message_id, thread_id)
+        msg = get_in_thread(repo, "message", message_id, thread_id, tenant=req.tenant)
         if "metadata" in p:
             msg["metadata"] = p["metadata"] or {}
         repo.save("message", msg)
@@ -131,6 +131,6 @@ def update(sv: Services, req: LocalRequest, thread_id: str, message_id: str) -> 
 def delete(sv: Services, req: LocalRequest, thread_id: str, message_id: str) -> Obj:
     check_ids(thread_id=thread_id, message_id=message_id)
     with sv.store.write() as repo:
-        get_in_thread(repo, "message", message_id, thread_id)
+        get_in_thread(repo, "message", message_id, thread_id, tenant=req.tenant)
         repo.delete("message", message_id)
     return _objects.deleted(message_id, "thread.message.deleted")

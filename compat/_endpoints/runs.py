@@ -143,14 +143,14 @@ def create(sv: Services, req: LocalRequest, thread_id: str) -> Obj | LocalRespon
         # file_search attachments go into the thread's vector store: upstream, before the
         # transaction (nothing is stored if the run is then refused)
         with sv.store.read() as repo:
-            thread = get_or_404(repo, "thread", thread_id)
+            thread = get_or_404(repo, "thread", thread_id, tenant=req.tenant)
         if not attach_file_search(sv, thread, extra):
             thread = None
 
     def insert(repo: Repo) -> Obj:
-        if not repo.lock_thread(thread_id):
-            get_or_404(repo, "thread", thread_id)
-        assistant = get_or_404(repo, "assistant", p["assistant_id"])
+        if not repo.lock_thread(thread_id, tenant=req.tenant):
+            get_or_404(repo, "thread", thread_id, tenant=req.tenant)
+        assistant = get_or_404(repo, "assistant", p["assistant_id"], tenant=req.tenant)
         active = active_run(sv, repo, now, thread_id=thread_id)
         if active is not None:
             raise _busy(thread_id, active["id"])
@@ -177,13 +177,13 @@ def create(sv: Services, req: LocalRequest, thread_id: str) -> Obj | LocalRespon
 def create_thread_and_run(sv: Services, req: LocalRequest) -> Obj | LocalResponse:
     p = _params.thread_create_and_run(req.json())
     with sv.store.read() as repo:
-        assistant = get_or_404(repo, "assistant", p["assistant_id"])
+        assistant = get_or_404(repo, "assistant", p["assistant_id"], tenant=req.tenant)
     thread, thread_ord, msgs = create_thread(sv, dict(p.get("thread") or {}))
     extra_state: RunState = {
         "tool_resources": _objects.normalize_resources(p.get("tool_resources")) or {}
     }
     with sv.store.write() as repo:
-        store_thread(repo, thread, thread_ord, msgs)
+        store_thread(repo, thread, thread_ord, msgs, tenant=req.tenant)
         run = _new_run(sv, repo, thread["id"], assistant, p, [], extra_state)
     prelude = [("thread.created", thread), ("thread.run.created", run), ("thread.run.queued", run)]
     return _start(sv, run, stream=bool(p.get("stream")), prelude=prelude)
@@ -202,13 +202,14 @@ def list_(sv: Services, req: LocalRequest, thread_id: str) -> Obj:
     return list_page(sv, req, "run", thread_id=thread_id)[0]
 
 
-def _read_run(sv: Services, thread_id: str, run_id: str) -> Obj:
+def _read_run(sv: Services, thread_id: str, run_id: str, tenant: str) -> Obj:
     """The run; one past ``expires_at`` is expired and one whose client went away is taken
     over first (so a reader never waits on a run nobody executes)."""
     with sv.store.read() as repo:
-        found = repo.run_with_lease(run_id)  # the run and its lease in one query
+        # the run and its lease in one query
+        found = repo.run_with_lease(run_id, tenant=tenant)
         if found is None or found[0]["thread_id"] != thread_id:
-            get_in_thread(repo, "run", run_id, thread_id)  # the API's 404
+            get_in_thread(repo, "run", run_id, thread_id, tenant=tenant)  # the API's 404
             raise AssertionError  # unreachable: get_in_thread raised
         run, lease_until = found
     orphan = run["status"] in OWNED and lease_lapsed(lease_until)
@@ -223,14 +224,14 @@ def _read_run(sv: Services, thread_id: str, run_id: str) -> Obj:
     else:
         sv.runner.take_over(run_id)
     with sv.store.read() as repo:
-        return get_in_thread(repo, "run", run_id, thread_id)
+        return get_in_thread(repo, "run", run_id, thread_id, tenant=tenant)
 
 
 def retrieve(sv: Services, req: LocalRequest, thread_id: str, run_id: str) -> LocalResponse:
     check_ids(thread_id=thread_id, run_id=run_id)
     runner = sv.runner
     version = runner.watch.version(run_id)
-    run = _read_run(sv, thread_id, run_id)
+    run = _read_run(sv, thread_id, run_id, req.tenant)
     if req.headers.get("x-stainless-poll-helper") == "true" and run["status"] not in POLL_STOP:
         # The SDK's poll helper: answer when the run needs the caller, not on a fixed tick.
         # A sync client executes a run it queued right here, in the polling thread.
@@ -247,7 +248,7 @@ def retrieve(sv: Services, req: LocalRequest, thread_id: str, run_id: str) -> Lo
             # for runs that another process is executing.
             runner.watch.wait(run_id, version, min(0.1, max(0.0, deadline - time.monotonic())))
             version = runner.watch.version(run_id)
-            run = _read_run(sv, thread_id, run_id)
+            run = _read_run(sv, thread_id, run_id, req.tenant)
     return json_response(run, headers=[("openai-poll-after-ms", POLL_AFTER_MS)])
 
 
@@ -255,7 +256,7 @@ def update(sv: Services, req: LocalRequest, thread_id: str, run_id: str) -> Obj:
     check_ids(thread_id=thread_id, run_id=run_id)
     p = _params.run_update(req.json())
     with sv.store.write() as repo:
-        run = get_in_thread(repo, "run", run_id, thread_id)
+        run = get_in_thread(repo, "run", run_id, thread_id, tenant=req.tenant)
         if "metadata" in p:
             run["metadata"] = p["metadata"] or {}
         # Only metadata changes: a conditional update keeps a concurrent transition intact.
@@ -268,9 +269,9 @@ def cancel(sv: Services, req: LocalRequest, thread_id: str, run_id: str) -> Obj:
     check_ids(thread_id=thread_id, run_id=run_id)
     now = sv.now()
     with sv.store.write() as repo:
-        get_or_404(repo, "thread", thread_id)
+        get_or_404(repo, "thread", thread_id, tenant=req.tenant)
         expired = expire_overdue(repo, now, thread_id=thread_id)
-        run = get_or_404(repo, "run", run_id, thread_id=thread_id)
+        run = get_or_404(repo, "run", run_id, tenant=req.tenant, thread_id=thread_id)
         alive = sv.runner.executing(run_id) or not sv.runner.lapsed(repo, run_id)
         out = cancel_run(repo, run, now, executor_alive=alive)
     sv.runner.request_cancel(run_id)
@@ -286,9 +287,9 @@ def submit_tool_outputs(
     p = _params.submit_tool_outputs(req.json())
     now = sv.now()
     with sv.store.write() as repo:
-        get_or_404(repo, "thread", thread_id)
+        get_or_404(repo, "thread", thread_id, tenant=req.tenant)
         expired = expire_overdue(repo, now, thread_id=thread_id)
-        get_or_404(repo, "run", run_id, thread_id=thread_id)
+        get_or_404(repo, "run", run_id, tenant=req.tenant, thread_id=thread_id)
         found = repo.get_with_state("run", run_id)
         assert found is not None
         run, events = accept_tool_outputs(

@@ -30,7 +30,7 @@ def retrieve(sv: Services, req: LocalRequest, thread_id: str, run_id: str, step_
     check_ids(thread_id=thread_id, run_id=run_id, step_id=step_id)
     include = bool(_params.include_query(req.query()))
     with sv.store.read() as repo:
-        get_or_404(repo, "thread", thread_id)
-        get_or_404(repo, "run", run_id, thread_id=thread_id)
-        step = get_or_404(repo, "step", step_id, run_id=run_id)
+        get_or_404(repo, "thread", thread_id, tenant=req.tenant)
+        get_or_404(repo, "run", run_id, tenant=req.tenant, thread_id=thread_id)
+        step = get_or_404(repo, "step", step_id, tenant=req.tenant, run_id=run_id)
     return public_step(step, include)

@@ -35,8 +35,10 @@ def create_thread(sv: Services, p: Obj) -> tuple[Obj, int, list[tuple[Obj, int]]
     return thread, ord_, msgs
 
 
-def store_thread(repo: Repo, thread: Obj, ord_: int, msgs: list[tuple[Obj, int]]) -> None:
-    repo.insert("thread", thread, ord=ord_)
+def store_thread(
+    repo: Repo, thread: Obj, ord_: int, msgs: list[tuple[Obj, int]], *, tenant: str
+) -> None:
+    repo.insert("thread", thread, ord=ord_, tenant=tenant)
     repo.insert_many("message", msgs)
 
 
@@ -44,21 +46,21 @@ def create(sv: Services, req: LocalRequest) -> Obj:
     p = _params.thread_create(req.json())
     thread, ord_, msgs = create_thread(sv, p)
     with sv.store.write() as repo:
-        store_thread(repo, thread, ord_, msgs)
+        store_thread(repo, thread, ord_, msgs, tenant=req.tenant)
     return thread
 
 
 def retrieve(sv: Services, req: LocalRequest, thread_id: str) -> Obj:
     check_ids(thread_id=thread_id)
     with sv.store.read() as repo:
-        return get_or_404(repo, "thread", thread_id)
+        return get_or_404(repo, "thread", thread_id, tenant=req.tenant)
 
 
 def update(sv: Services, req: LocalRequest, thread_id: str) -> Obj:
     check_ids(thread_id=thread_id)
     p = _params.thread_update(req.json())
     with sv.store.write() as repo:
-        thread = get_or_404(repo, "thread", thread_id)
+        thread = get_or_404(repo, "thread", thread_id, tenant=req.tenant)
         if "metadata" in p:
             thread["metadata"] = p["metadata"] or {}
         if "tool_resources" in p:
@@ -70,6 +72,6 @@ def update(sv: Services, req: LocalRequest, thread_id: str) -> Obj:
 def delete(sv: Services, req: LocalRequest, thread_id: str) -> Obj:
     check_ids(thread_id=thread_id)
     with sv.store.write() as repo:
-        if not repo.delete_thread(thread_id):
+        if not repo.delete_thread(thread_id, tenant=req.tenant):
             raise not_found("thread", thread_id)
     return _objects.deleted(thread_id, "thread.deleted")

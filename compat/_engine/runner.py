@@ -87,10 +87,20 @@ class Services:
 
 
 class Runner:
-    """Executes one client's runs and keeps their leases (one per drop-in client)."""
+    """Executes one client's runs and keeps their leases (one per drop-in client, one per
+    tenant of the server). It takes over only its ``tenant``'s runs: a run executes with
+    its own tenant's upstream (key and base URL), whichever process takes it over."""
 
-    def __init__(self, store: Store, options: Options, upstream: Upstream | AsyncUpstream) -> None:
+    def __init__(
+        self,
+        store: Store,
+        options: Options,
+        upstream: Upstream | AsyncUpstream,
+        *,
+        tenant: str = "",
+    ) -> None:
         self.is_async = isinstance(upstream, AsyncUpstream)
+        self.tenant = tenant
         self.services = Services(store, options, upstream, self)
         self.store = store
         self.options = options
@@ -304,10 +314,10 @@ class Runner:
             log.warning("could not renew run leases: %s", exc)
 
     def sweep(self) -> None:
-        """Take over this store's runs whose lease lapsed."""
+        """Take over this store's runs of this tenant whose lease lapsed."""
         try:
             with self.store.read() as repo:
-                ids = repo.lapsed_runs(now_ms())
+                ids = repo.lapsed_runs(now_ms(), tenant=self.tenant)
         except Exception as exc:
             log.debug("lease sweep failed: %s", exc)
             return
@@ -459,7 +469,7 @@ class _Keeper:
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
         self._pid = 0
-        self._next_sweep: dict[int, float] = {}
+        self._next_sweep: dict[tuple[int, str], float] = {}
         atexit.register(self.at_exit)
 
     def register(self, runner: Runner) -> None:
@@ -482,12 +492,12 @@ class _Keeper:
 
     def tick(self) -> None:
         runners = list(self._runners)
-        sweepers: dict[int, Runner] = {}
+        sweepers: dict[tuple[int, str], Runner] = {}
         for r in runners:
             r.hand_over_stalled()
             r.renew()
-            # one sweep per store, by a sync client when there is one
-            key = id(r.store)
+            # one sweep per store and tenant, by a sync client when there is one
+            key = (id(r.store), r.tenant)
             if key not in sweepers or (sweepers[key].is_async and not r.is_async):
                 sweepers[key] = r
         t = time.monotonic()

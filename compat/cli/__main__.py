@@ -2,4 +2,6 @@
 
 from . import main
 
-raise SystemExit(main())
+# guarded: `serve --workers N` spawns processes that import this module as __mp_main__
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -91,6 +91,11 @@ class Store:
         with transaction(self.engine, write=True) as conn:
             yield Repo(conn)
 
+    def ping(self) -> None:
+        """Raise StoreUnavailable unless the database answers a query now."""
+        with self.read() as repo:
+            repo.conn.exec_driver_sql("SELECT 1").fetchone()
+
     def close(self) -> None:
         self.engine.dispose()
 

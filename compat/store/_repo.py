@@ -10,11 +10,11 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any, Literal
 
-from sqlalchemy import Connection, delete, or_, select, update
+from sqlalchemy import Connection, delete, func, or_, select, update
 
 from ._errors import ActiveRunConflict
 from ._paging import Page, keyset_page
-from ._tables import _ACTIVE_SQL, ACTIVE_RUN_STATUSES, OWNED_RUN_STATUSES, TABLES
+from ._tables import _ACTIVE_SQL, ACTIVE_RUN_STATUSES, OWNED_RUN_STATUSES, TABLES, ApiKeyRow
 
 Kind = Literal["assistant", "thread", "message", "run", "step"]
 
@@ -61,9 +61,13 @@ class Repo:
             yield
 
     # -- generic -------------------------------------------------------------------------
-    def get(self, kind: Kind, id_: str) -> dict[str, Any] | None:
-        """The stored wire object, or None."""
-        row = self._exec(_SELECT_BODY[kind], (id_,)).fetchone()
+    def get(self, kind: Kind, id_: str, *, tenant: str | None = None) -> dict[str, Any] | None:
+        """The stored wire object, or None (also when ``tenant`` is given and the object,
+        or the thread a message/run/step is in, belongs to another tenant)."""
+        if tenant is None:
+            row = self._exec(_SELECT_BODY[kind], (id_,)).fetchone()
+        else:
+            row = self._exec(_SCOPED_BODY[kind], (id_, tenant)).fetchone()
         return None if row is None else dict(self._json(row[0]))
 
     def get_with_state(
@@ -81,17 +85,20 @@ class Repo:
         ord: int,
         state: Mapping[str, Any] | None = None,
         lease: tuple[str, int] | None = None,
+        tenant: str = "",
     ) -> None:
         """Insert a new object; run inserts raise ActiveRunConflict when the thread is busy.
 
         ``lease``: ``(owner, until_ms)`` of a new run the inserting client will execute.
+        ``tenant``: whose assistant or thread it is (messages, runs and steps are their
+        thread's).
         """
         if kind != "run":
             self._exec(
                 _INSERT[kind],
                 (body["id"], ord, self._json_param(body), body.get("thread_id"), body.get("run_id"))
                 if kind in ("message", "step")
-                else (body["id"], ord, self._json_param(body)),
+                else (body["id"], ord, self._json_param(body), tenant),
             )
             return
         owner, until = lease if lease is not None else (None, 0)
@@ -145,10 +152,14 @@ class Repo:
             values["state"] = state
         self.conn.execute(update(t).where(t.c.id == body["id"]).values(**values))
 
-    def delete(self, kind: Kind, id_: str) -> bool:
-        """Delete one object; False when it did not exist."""
+    def delete(self, kind: Kind, id_: str, *, tenant: str | None = None) -> bool:
+        """Delete one object; False when it did not exist (or, for an assistant or thread,
+        belongs to another tenant than ``tenant``)."""
         t = _t(kind)
-        return bool(self.conn.execute(delete(t).where(t.c.id == id_)).rowcount)
+        stmt = delete(t).where(t.c.id == id_)
+        if tenant is not None and kind in ("assistant", "thread"):
+            stmt = stmt.where(t.c.tenant == tenant)
+        return bool(self.conn.execute(stmt).rowcount)
 
     def page(
         self,
@@ -160,11 +171,13 @@ class Repo:
         before: str | None = None,
         thread_id: str | None = None,
         run_id: str | None = None,
+        tenant: str | None = None,
     ) -> Page:
-        """A keyset page of ``kind`` within a thread / run (all assistants when unscoped)."""
+        """A keyset page of ``kind`` within a thread / run (all assistants when unscoped;
+        ``tenant``: only that tenant's assistants)."""
         if after is None and before is None:  # the first page (most lists): fixed SQL
             where, params = [], []
-            for col, value in (("thread_id", thread_id), ("run_id", run_id)):
+            for col, value in (("thread_id", thread_id), ("run_id", run_id), ("tenant", tenant)):
                 if value is not None:
                     where.append(f"{col} = ?")
                     params.append(value)
@@ -182,16 +195,19 @@ class Repo:
             scope.append(t.c.thread_id == thread_id)
         if run_id is not None:
             scope.append(t.c.run_id == run_id)
+        if tenant is not None:
+            scope.append(t.c.tenant == tenant)
         return keyset_page(
             self.conn, t, scope, limit=limit, order=order, after=after, before=before
         )
 
     # -- threads -------------------------------------------------------------------------
-    def lock_thread(self, thread_id: str) -> bool:
-        """True if the thread exists, holding its row lock until commit (PostgreSQL; SQLite
-        writes are already serialised by BEGIN IMMEDIATE), so run/message creation cannot
-        interleave."""
-        return self._exec(_LOCK_THREAD, (thread_id,)).fetchone() is not None
+    def lock_thread(self, thread_id: str, *, tenant: str | None = None) -> bool:
+        """True if the thread exists (and is ``tenant``'s when given), holding its row lock
+        until commit (PostgreSQL; SQLite writes are already serialised by BEGIN IMMEDIATE),
+        so run/message creation cannot interleave."""
+        row = self._exec(_LOCK_THREAD, (thread_id,)).fetchone()
+        return row is not None and (tenant is None or row[1] == tenant)
 
     def next_ord(self, thread_id: str, now: int) -> int:
         """An ``ord`` after everything already in the thread (``now`` unless a clock
@@ -200,8 +216,11 @@ class Repo:
         top = max((int(v) for v in latest if v is not None), default=0)
         return max(now, top + 1)
 
-    def delete_thread(self, thread_id: str) -> bool:
-        """Delete a thread with its messages, runs and steps."""
+    def delete_thread(self, thread_id: str, *, tenant: str | None = None) -> bool:
+        """Delete a thread with its messages, runs and steps (False when it does not exist,
+        or is another tenant's than ``tenant``)."""
+        if tenant is not None and self.get("thread", thread_id, tenant=tenant) is None:
+            return False
         for kind in ("step", "run", "message"):
             t = _t(kind)  # type: ignore[arg-type]
             self.conn.execute(delete(t).where(t.c.thread_id == thread_id))
@@ -300,21 +319,91 @@ class Repo:
             update(t).where(t.c.id == run_id, t.c.owner == owner).values(owner=None, lease_until=0)
         )
 
-    def lapsed_runs(self, now_ms: int, *, limit: int = 20) -> list[str]:
-        """Ids of runs some process must move on whose lease has lapsed (oldest first)."""
+    def lapsed_runs(self, now_ms: int, *, limit: int = 20, tenant: str | None = None) -> list[str]:
+        """Ids of runs some process must move on whose lease has lapsed (oldest first;
+        only ``tenant``'s when given)."""
         t = _t("run")
         stmt = (
             select(t.c.id)
             .where(t.c.status.in_(OWNED_RUN_STATUSES), t.c.lease_until < now_ms)
             .order_by(t.c.lease_until)
+            .limit(limit if tenant is None else 1)
+        )
+        found = [str(r[0]) for r in self.conn.execute(stmt)]
+        if tenant is None or not found:
+            return found
+        # Only when some lease lapsed (the sweep every client makes every few seconds reads
+        # compat_run alone): that tenant's, joined in SQL, so other tenants' orphans (whose
+        # runners may live nowhere) never crowd this tenant's out of the page.
+        th = _t("thread")
+        scoped = (
+            select(t.c.id)
+            .join(th, th.c.id == t.c.thread_id)
+            .where(
+                t.c.status.in_(OWNED_RUN_STATUSES),
+                t.c.lease_until < now_ms,
+                th.c.tenant == tenant,
+            )
+            .order_by(t.c.lease_until)
             .limit(limit)
         )
-        return [str(r[0]) for r in self.conn.execute(stmt)]
+        return [str(r[0]) for r in self.conn.execute(scoped)]
 
-    def run_with_lease(self, run_id: str) -> tuple[dict[str, Any], int] | None:
-        """``(body, lease_until_ms)`` of a run in one query, or None."""
-        row = self._exec(_RUN_WITH_LEASE, (run_id,)).fetchone()
+    def run_counts(self) -> dict[str, int]:
+        """How many runs are in each status."""
+        t = _t("run")
+        stmt = select(t.c.status, func.count()).group_by(t.c.status)
+        return {str(s): int(n) for s, n in self.conn.execute(stmt)}
+
+    def tenant_of_thread(self, thread_id: str) -> str | None:
+        """Whose thread it is (None when it does not exist)."""
+        row = self._exec_sql("SELECT tenant FROM compat_thread WHERE id = ?", (thread_id,))
+        row = row.fetchone()
+        return None if row is None else str(row[0])
+
+    def run_with_lease(
+        self, run_id: str, *, tenant: str | None = None
+    ) -> tuple[dict[str, Any], int] | None:
+        """``(body, lease_until_ms)`` of a run in one query, or None (also when its thread
+        is another tenant's than ``tenant``)."""
+        if tenant is None:
+            row = self._exec(_RUN_WITH_LEASE, (run_id,)).fetchone()
+        else:
+            row = self._exec(_RUN_WITH_LEASE_SCOPED, (run_id, tenant)).fetchone()
         return None if row is None else (dict(self._json(row[0])), int(row[1] or 0))
+
+    # -- API keys of the server (compat.server) -----------------------------------------------
+    def insert_api_key(self, row: Mapping[str, Any]) -> None:
+        """Store a new key's row (its hash, never the key)."""
+        self.conn.execute(ApiKeyRow.__table__.insert(), [dict(row)])  # type: ignore[attr-defined]
+
+    def api_key_by_hash(self, key_hash: str) -> dict[str, Any] | None:
+        """The key's row (revoked or not), or None."""
+        t = ApiKeyRow.__table__  # type: ignore[attr-defined]
+        row = self.conn.execute(select(t).where(t.c.key_hash == key_hash)).mappings().first()
+        return None if row is None else dict(row)
+
+    def api_keys(self, tenant: str | None = None) -> list[dict[str, Any]]:
+        """Every key's row (only ``tenant``'s when given), oldest first."""
+        t = ApiKeyRow.__table__  # type: ignore[attr-defined]
+        stmt = select(t).order_by(t.c.created_at, t.c.id)
+        if tenant is not None:
+            stmt = stmt.where(t.c.tenant == tenant)
+        return [dict(r) for r in self.conn.execute(stmt).mappings()]
+
+    def revoke_api_key(self, key_id: str, now: int) -> bool:
+        """Mark a key revoked; False when there is no such key not yet revoked."""
+        t = ApiKeyRow.__table__  # type: ignore[attr-defined]
+        res = self.conn.execute(
+            update(t).where(t.c.id == key_id, t.c.revoked_at.is_(None)).values(revoked_at=now)
+        )
+        return bool(res.rowcount)
+
+    def tenants(self) -> list[str]:
+        """Tenants that hold a key not revoked."""
+        t = ApiKeyRow.__table__  # type: ignore[attr-defined]
+        stmt = select(t.c.tenant).where(t.c.revoked_at.is_(None)).distinct()
+        return sorted(str(r[0]) for r in self.conn.execute(stmt))
 
     def lease_of(self, run_id: str) -> tuple[str | None, int] | None:
         """``(owner, lease_until_ms)`` of a run, or None."""
@@ -420,19 +509,31 @@ _SELECT_BODY = {k: f"SELECT body FROM {t} WHERE id = ?" for k, t in _TABLE_OF.it
 _RUN_WITH_STATE = "SELECT body, state FROM compat_run WHERE id = ?"
 _LEASE_OF = "SELECT owner, lease_until FROM compat_run WHERE id = ?"
 _RUN_WITH_LEASE = "SELECT body, lease_until FROM compat_run WHERE id = ?"
+#: the same reads, only when the object (or the thread it is in) is the tenant's
+_SCOPED_BODY = {
+    k: f"SELECT body FROM {t} WHERE id = ? AND tenant = ?"
+    if k in ("assistant", "thread")
+    else f"SELECT x.body FROM {t} x JOIN compat_thread t ON t.id = x.thread_id "
+    "WHERE x.id = ? AND t.tenant = ?"
+    for k, t in _TABLE_OF.items()
+}
+_RUN_WITH_LEASE_SCOPED = (
+    "SELECT x.body, x.lease_until FROM compat_run x JOIN compat_thread t ON t.id = x.thread_id "
+    "WHERE x.id = ? AND t.tenant = ?"
+)
 _ACTIVE_RUN = (
     "SELECT body FROM compat_run WHERE thread_id = ? AND status IN "
     "('queued', 'in_progress', 'requires_action', 'cancelling')"
 )
-_LOCK_THREAD = "SELECT seq FROM compat_thread WHERE id = ?"
+_LOCK_THREAD = "SELECT seq, tenant FROM compat_thread WHERE id = ?"
 _LATEST_ORD = (
     "SELECT (SELECT max(ord) FROM compat_message WHERE thread_id = ?), "
     "(SELECT max(ord) FROM compat_step WHERE thread_id = ?), "
     "(SELECT max(ord) FROM compat_run WHERE thread_id = ?)"
 )
 _INSERT = {
-    "assistant": "INSERT INTO compat_assistant (id, ord, body) VALUES (?, ?, ?)",
-    "thread": "INSERT INTO compat_thread (id, ord, body) VALUES (?, ?, ?)",
+    "assistant": "INSERT INTO compat_assistant (id, ord, body, tenant) VALUES (?, ?, ?, ?)",
+    "thread": "INSERT INTO compat_thread (id, ord, body, tenant) VALUES (?, ?, ?, ?)",
     "message": "INSERT INTO compat_message (id, ord, body, thread_id, run_id) "
     "VALUES (?, ?, ?, ?, ?)",
     "step": "INSERT INTO compat_step (id, ord, body, thread_id, run_id) VALUES (?, ?, ?, ?, ?)",
@@ -474,6 +575,8 @@ _PG_SQL: dict[str, str] = {
     sql: _pg_json(sql)
     for sql in [
         *_SELECT_BODY.values(),
+        *_SCOPED_BODY.values(),
+        _RUN_WITH_LEASE_SCOPED,
         _RUN_WITH_STATE,
         _LEASE_OF,
         _RUN_WITH_LEASE,

@@ -12,7 +12,7 @@ from sqlmodel import Field, SQLModel
 
 #: What ``compat_meta.schema_version`` holds at the head revision: releases from before the
 #: Alembic migrations (store/migrations/) refuse a database whose version is newer than theirs.
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 
 #: Statuses of a run that still holds its thread (the real API's "active run").
 ACTIVE_RUN_STATUSES = ("queued", "in_progress", "requires_action", "cancelling")
@@ -41,20 +41,32 @@ class Meta(SQLModel, table=True):
     value: str
 
 
+def _tenant() -> Column[Any]:
+    """Whose object it is: ``''`` is the in-process client's one default tenant (the server
+    default, so rows inserted without it, by older code or imports, stay theirs)."""
+    return Column(String(64), nullable=False, server_default=text("''"))
+
+
 class AssistantRow(SQLModel, table=True):
     __tablename__ = "compat_assistant"
+    __table_args__ = (Index("ix_compat_assistant_tenant_ord", "tenant", "ord", "seq"),)
     seq: int | None = Field(default=None, primary_key=True)
     id: str = Field(sa_column=Column(String(64), unique=True, nullable=False))
     ord: int = Field(sa_column=Column(BigInteger, nullable=False, index=True))
     body: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
+    tenant: str = Field(default="", sa_column=_tenant())
 
 
 class ThreadRow(SQLModel, table=True):
+    """Messages, runs and steps belong to their thread's tenant (reached only through it)."""
+
     __tablename__ = "compat_thread"
+    __table_args__ = (Index("ix_compat_thread_tenant", "tenant"),)
     seq: int | None = Field(default=None, primary_key=True)
     id: str = Field(sa_column=Column(String(64), unique=True, nullable=False))
     ord: int = Field(sa_column=Column(BigInteger, nullable=False))
     body: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
+    tenant: str = Field(default="", sa_column=_tenant())
 
 
 class MessageRow(SQLModel, table=True):
@@ -122,6 +134,21 @@ class StepRow(SQLModel, table=True):
     run_id: str = Field(sa_column=_owned_by("compat_run", "fk_compat_step_run_id"))
     ord: int = Field(sa_column=Column(BigInteger, nullable=False))
     body: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
+
+
+class ApiKeyRow(SQLModel, table=True):
+    """A key `assistants-compat serve` accepts: only its sha256 is stored (the key itself is
+    shown once, by ``keys create``); ``revoked_at`` set = refused from then on."""
+
+    __tablename__ = "compat_api_key"
+    id: str = Field(primary_key=True, max_length=64)
+    key_hash: str = Field(sa_column=Column(String(64), unique=True, nullable=False))
+    #: what ``keys list`` shows of the key (its first characters)
+    hint: str = Field(sa_column=Column(String(32), nullable=False))
+    tenant: str = Field(sa_column=Column(String(64), nullable=False, index=True))
+    label: str | None = Field(default=None, sa_column=Column(String(256), nullable=True))
+    created_at: int = Field(sa_column=Column(BigInteger, nullable=False))
+    revoked_at: int | None = Field(default=None, sa_column=Column(BigInteger, nullable=True))
 
 
 TABLES: dict[str, type[SQLModel]] = {
