@@ -20,6 +20,8 @@ from .store import Store, open_store
 __all__ = ["AsyncOpenAI", "OpenAI", "wrap"]
 
 StoreArg = str | Store | None
+#: an Assistants-compatible endpoint to read missing assistants / threads from
+LegacyArg = openai.OpenAI | openai.AsyncOpenAI | str | None
 
 
 def _store_of(store: StoreArg) -> Store:
@@ -69,7 +71,14 @@ def _quiet(resource: Any) -> Any:
     return resource
 
 
-def _setup(client: Any, store: StoreArg, options: Options | None, *, is_async: bool) -> None:
+def _setup(
+    client: Any,
+    store: StoreArg,
+    options: Options | None,
+    *,
+    is_async: bool,
+    legacy: LegacyArg = None,
+) -> None:
     http_client = client._client
     current: Any = getattr(http_client, "_transport", None)
     existing = getattr(current, "app", None)
@@ -84,7 +93,14 @@ def _setup(client: Any, store: StoreArg, options: Options | None, *, is_async: b
         if hasattr(client.base_url, "raw_path")
         else client.base_url.path
     )
-    client._compat_app = install(http_client, app, base_path.split("?")[0], is_async=is_async)
+    readthrough = None
+    if legacy is not None:
+        from .migrate.readthrough import ReadThrough, legacy_client
+
+        readthrough = ReadThrough(app.store, legacy_client(legacy, api_key=client.api_key))
+    client._compat_app = install(
+        http_client, app, base_path.split("?")[0], is_async=is_async, readthrough=readthrough
+    )
 
 
 class _DropIn:
@@ -94,8 +110,10 @@ class _DropIn:
     _compat_app: App
     _client: Any
 
-    def _compat_init(self, store: StoreArg, options: Options | None, *, is_async: bool) -> None:
-        _setup(self, store, options, is_async=is_async)
+    def _compat_init(
+        self, store: StoreArg, options: Options | None, *, is_async: bool, legacy: LegacyArg
+    ) -> None:
+        _setup(self, store, options, is_async=is_async, legacy=legacy)
 
     @functools.cached_property
     def beta(self) -> Any:
@@ -117,8 +135,11 @@ class OpenAI(_DropIn, openai.OpenAI):
     """``openai.OpenAI`` with a local Assistants API.
 
     Takes the SDK's constructor arguments plus ``store``: an SQLAlchemy URL or a ``Store``
-    (default ``$COMPAT_DATABASE_URL``, else ``sqlite:///assistants.db``), and
-    ``compat_options`` (``compat.Options``).
+    (default ``$COMPAT_DATABASE_URL``, else ``sqlite:///assistants.db``),
+    ``compat_options`` (``compat.Options``), and ``legacy``: an Assistants-compatible
+    endpoint (an ``openai.OpenAI`` / ``AsyncOpenAI`` client, or a base URL used with this
+    client's API key) from which an assistant or thread missing locally is fetched once,
+    with its messages, runs and steps, and then served locally (read-through migration).
     """
 
     def __init__(
@@ -126,10 +147,11 @@ class OpenAI(_DropIn, openai.OpenAI):
         *args: Any,
         store: StoreArg = None,
         compat_options: Options | None = None,
+        legacy: LegacyArg = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(*args, **kwargs)
-        self._compat_init(store, compat_options, is_async=False)
+        self._compat_init(store, compat_options, is_async=False, legacy=legacy)
 
 
 class AsyncOpenAI(_DropIn, openai.AsyncOpenAI):
@@ -140,16 +162,20 @@ class AsyncOpenAI(_DropIn, openai.AsyncOpenAI):
         *args: Any,
         store: StoreArg = None,
         compat_options: Options | None = None,
+        legacy: LegacyArg = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(*args, **kwargs)
-        self._compat_init(store, compat_options, is_async=True)
+        self._compat_init(store, compat_options, is_async=True, legacy=legacy)
 
 
-def wrap(client: openai.OpenAI | openai.AsyncOpenAI, store: StoreArg = None) -> Any:
+def wrap(
+    client: openai.OpenAI | openai.AsyncOpenAI, store: StoreArg = None, legacy: LegacyArg = None
+) -> Any:
     """A drop-in client with ``client``'s settings (key, base URL, organization, project,
     headers, timeout, retries) sharing its HTTP client, whose transport becomes the
-    pass-through for everything that is not an Assistants route."""
+    pass-through for everything that is not an Assistants route (``legacy``: as for
+    ``OpenAI``)."""
     cls = AsyncOpenAI if isinstance(client, openai.AsyncOpenAI) else OpenAI
     return cls(
         api_key=client.api_key,
@@ -162,4 +188,5 @@ def wrap(client: openai.OpenAI | openai.AsyncOpenAI, store: StoreArg = None) -> 
         default_query=client._custom_query,
         http_client=client._client,
         store=store,
+        legacy=legacy,
     )

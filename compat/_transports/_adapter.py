@@ -5,6 +5,7 @@ Imports: the library module passed in, compat._wire.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Iterator
 from types import ModuleType
 from typing import Any
@@ -74,16 +75,24 @@ def build_transports(lib: ModuleType) -> tuple[type, type]:
     class LocalTransport(lib.BaseTransport):  # type: ignore[name-defined,misc]
         """Answers Assistants routes from ``app``; every other request goes to ``fallback``."""
 
-        def __init__(self, app: Any, fallback: Any, base_path: str) -> None:
+        def __init__(
+            self, app: Any, fallback: Any, base_path: str, readthrough: Any = None
+        ) -> None:
             self.app = app
             self.fallback = fallback
             self.base_path = base_path.rstrip("/")
+            #: compat.migrate.readthrough.ReadThrough, when a legacy endpoint backs the store
+            self.readthrough = readthrough
 
         def handle_request(self, request: Any) -> Any:
             path = local_path(request.url.path, self.base_path)
             if path is None:
                 return self.fallback.handle_request(request)
             local = _to_local(request, path, request.read())
+            if self.readthrough is not None and self.readthrough.wanted(local):
+                failed = self.readthrough.ensure(local)
+                if failed is not None:
+                    return _response(failed, is_async=False)
             return _response(self.app.dispatch(local), is_async=False)
 
         def close(self) -> None:
@@ -92,16 +101,25 @@ def build_transports(lib: ModuleType) -> tuple[type, type]:
     class AsyncLocalTransport(lib.AsyncBaseTransport):  # type: ignore[name-defined,misc]
         """The async twin of LocalTransport."""
 
-        def __init__(self, app: Any, fallback: Any, base_path: str) -> None:
+        def __init__(
+            self, app: Any, fallback: Any, base_path: str, readthrough: Any = None
+        ) -> None:
             self.app = app
             self.fallback = fallback
             self.base_path = base_path.rstrip("/")
+            #: compat.migrate.readthrough.ReadThrough, when a legacy endpoint backs the store
+            self.readthrough = readthrough
 
         async def handle_async_request(self, request: Any) -> Any:
             path = local_path(request.url.path, self.base_path)
             if path is None:
                 return await self.fallback.handle_async_request(request)
             local = _to_local(request, path, await request.aread())
+            if self.readthrough is not None and self.readthrough.wanted(local):
+                # a database read and maybe remote calls: not on the event loop
+                failed = await asyncio.to_thread(self.readthrough.ensure, local)
+                if failed is not None:
+                    return _response(failed, is_async=True)
             return _response(await self.app.adispatch(local), is_async=True)
 
         async def aclose(self) -> None:

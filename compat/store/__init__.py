@@ -22,6 +22,7 @@ from ._errors import (
     StoreError,
     StoreUnavailable,
 )
+from ._ingest import IngestFailed, IngestRow, ingest_all, ord_of  # noqa: F401 (compat.migrate)
 from ._paging import Page
 from ._repo import Kind, Repo
 from ._tables import (
