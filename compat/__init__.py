@@ -15,9 +15,10 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from ._client import AsyncOpenAI, OpenAI, wrap
     from ._options import Options
+    from .export import response_ids
     from .store import Store
 
-__all__ = ["AsyncOpenAI", "OpenAI", "Options", "Store", "wrap"]
+__all__ = ["AsyncOpenAI", "OpenAI", "Options", "Store", "response_ids", "wrap"]
 
 _HOMES = {
     "AsyncOpenAI": "._client",
@@ -25,6 +26,7 @@ _HOMES = {
     "wrap": "._client",
     "Options": "._options",
     "Store": ".store",
+    "response_ids": ".export",
 }
 
 

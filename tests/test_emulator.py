@@ -12,6 +12,7 @@ Imports ``compat.testing`` only (never the ``compat`` client package).
 from __future__ import annotations
 
 import asyncio
+import functools
 import importlib.util
 import json
 import os
@@ -795,6 +796,156 @@ def test_stop_cuts_a_stream_promptly(emu: ResponsesEmulator) -> None:
 
 
 # ------------------------------------------------------------------------------------------
+# Conversations
+
+
+def _conversations(client: OpenAI) -> Any:
+    if not hasattr(client, "conversations"):
+        pytest.skip(f"openai {openai.__version__} has no client.conversations")
+    return client.conversations
+
+
+def _error(call: Any) -> tuple[int, dict[str, Any]]:
+    with pytest.raises(openai.APIStatusError) as info:
+        call()
+    return info.value.status_code, info.value.body  # type: ignore[return-value]
+
+
+def test_conversation_crud_and_items(emu: ResponsesEmulator, client: OpenAI) -> None:
+    convs = _conversations(client)
+    conv = convs.create(
+        items=[
+            {"role": "user", "content": "My name is Ada."},
+            {"type": "message", "role": "assistant", "content": "Hello Ada."},
+        ],
+        metadata={"topic": "intro"},
+    )
+    assert conv.id.startswith("conv_") and conv.object == "conversation"
+    assert conv.metadata == {"topic": "intro"}
+    assert convs.retrieve(conv.id).created_at == conv.created_at
+    added = convs.items.create(
+        conv.id,
+        items=[
+            {"type": "function_call", "call_id": "call_1", "name": "f", "arguments": "{}"},
+            {"type": "function_call_output", "call_id": "call_1", "output": "42"},
+        ],
+    )
+    assert [i.type for i in added.data] == ["function_call", "function_call_output"]
+    assert added.first_id == added.data[0].id and added.has_more is False
+    listed = convs.items.list(conv.id, order="asc")
+    assert [i.type for i in listed.data] == [
+        "message",
+        "message",
+        "function_call",
+        "function_call_output",
+    ]
+    user, assistant = listed.data[0], listed.data[1]
+    assert user.content[0].type == "input_text" and user.content[0].text == "My name is Ada."
+    assert assistant.content[0].type == "output_text" and assistant.status == "completed"
+    # Newest first by default; cursor pages with has_more / first_id / last_id.
+    page = convs.items.list(conv.id, limit=3)
+    assert [i.id for i in page.data] == [i.id for i in listed.data[::-1][:3]]
+    assert page.has_more and page.last_id == page.data[-1].id
+    rest = convs.items.list(conv.id, limit=3, after=page.last_id)
+    assert [i.id for i in rest.data] == [listed.data[0].id] and not rest.has_more
+    assert [i.id for i in convs.items.list(conv.id, order="asc")] == [i.id for i in listed.data]
+    assert convs.items.retrieve(user.id, conversation_id=conv.id).id == user.id
+    assert convs.items.delete(user.id, conversation_id=conv.id).id == conv.id
+    assert len(emu.conversation_items[conv.id]) == 3
+    assert convs.update(conv.id, metadata={"topic": "later"}).metadata == {"topic": "later"}
+    deleted = convs.delete(conv.id)
+    assert (deleted.id, deleted.deleted, deleted.object) == (
+        conv.id,
+        True,
+        "conversation.deleted",
+    )
+    assert _error(lambda: convs.retrieve(conv.id)) == (
+        404,
+        {
+            "message": f"Conversation with id '{conv.id}' not found.",
+            "type": "invalid_request_error",
+            "param": None,
+            "code": None,
+        },
+    )
+
+
+def test_conversation_limits_and_spec_errors(emu: ResponsesEmulator, client: OpenAI) -> None:
+    convs = _conversations(client)
+    user = {"role": "user", "content": "hi"}
+    status, body = _error(lambda: convs.create(items=[user] * 21))
+    assert (status, body["param"], body["code"]) == (400, "items", "array_above_max_length")
+    assert body["message"] == (
+        "Invalid 'items': array too long. Expected an array with maximum length 20, but got an "
+        "array with length 21 instead."
+    )
+    conv = convs.create(items=[user] * 20)
+    status, body = _error(lambda: convs.items.create(conv.id, items=[user] * 21))
+    assert (status, body["code"]) == (400, "array_above_max_length")
+    status, body = _error(lambda: convs.create(metadata={f"k{i}": "v" for i in range(17)}))
+    assert (status, body["param"], body["code"]) == (400, "metadata", "object_above_max_properties")
+    status, body = _error(lambda: convs.create(metadata={"k" * 65: "v"}))
+    assert body["code"] == "property_name_above_max_length"
+    status, body = _error(lambda: convs.update(conv.id, metadata={"k": "v" * 513}))
+    assert (body["param"], body["code"]) == ("metadata.k", "string_above_max_length")
+    status, body = _error(lambda: convs.create(items=[{"type": "message", "role": "robot"}]))
+    assert (status, body["code"]) == (400, "invalid_value")
+    assert body["param"].startswith("items[0]")
+    status, body = _error(lambda: convs.create(extra_body={"title": "x"}))
+    assert (status, body["param"], body["code"]) == (400, "title", "unknown_parameter")
+    status, body = _error(lambda: convs.items.create(conv.id, items=[], extra_body={"x": 1}))
+    assert body["code"] == "unknown_parameter"
+    status, body = _error(lambda: convs.items.list(conv.id, limit=101))
+    assert (status, body["param"]) == (400, "limit")
+    status, body = _error(lambda: convs.items.retrieve("msg_nope", conversation_id=conv.id))
+    assert (status, body["message"]) == (404, "Item with id 'msg_nope' not found.")
+    assert len(emu.conversation_items[conv.id]) == 20  # nothing half-written
+
+
+def test_response_in_a_conversation_sees_and_extends_it(
+    emu: ResponsesEmulator, client: OpenAI
+) -> None:
+    convs = _conversations(client)
+    conv = convs.create(items=[{"role": "user", "content": "My name is Ada."}])
+    r = client.responses.create(model="gpt-4.1", conversation=conv.id, input="What is my name?")
+    assert r.output_text == "Your name is Ada."  # the conversation's items came first
+    assert r.conversation is not None and r.conversation.id == conv.id
+    items = convs.items.list(conv.id, order="asc").data
+    assert [(i.type, i.role) for i in items] == [
+        ("message", "user"),
+        ("message", "user"),
+        ("message", "assistant"),
+    ]
+    assert items[-1].id == r.output[0].id
+    # {"id": …} form, and a function call answered later in the same conversation.
+    r = client.responses.create(
+        model="gpt-4.1",
+        conversation={"id": conv.id},
+        input="Weather in Paris?",
+        tools=[WEATHER],  # type: ignore[list-item]
+    )
+    call = r.output[0]
+    assert call.type == "function_call"
+    r = client.responses.create(
+        model="gpt-4.1",
+        conversation=conv.id,
+        input=[{"type": "function_call_output", "call_id": call.call_id, "output": "Sunny"}],
+        tools=[WEATHER],  # type: ignore[list-item]
+    )
+    assert r.output_text == "Here is what I found: Sunny"
+    status, body = _error(
+        lambda: client.responses.create(
+            model="gpt-4.1", conversation=conv.id, previous_response_id=r.id, input="x"
+        )
+    )
+    assert (status, body["code"]) == (400, "mutually_exclusive_parameters")
+    status, body = _error(
+        lambda: client.responses.create(model="gpt-4.1", conversation="conv_nope", input="x")
+    )
+    assert (status, body["message"]) == (404, "Conversation with id 'conv_nope' not found.")
+
+
+# ------------------------------------------------------------------------------------------
 # Conformance with the official spec and the shipped pytest plugin
 
 
@@ -808,12 +959,18 @@ def _extract_module() -> Any:
     return module
 
 
+@functools.lru_cache(maxsize=1)
+def _spec() -> Any:
+    """The official OpenAPI spec, parsed once (a few seconds) for the tests below."""
+    import yaml
+
+    return yaml.load(SPEC.read_bytes(), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+
+
 def test_bundled_schema_matches_extraction() -> None:
     if not SPEC.exists():
         pytest.skip("OpenAPI spec not available")
-    import yaml
-
-    spec = yaml.load(SPEC.read_bytes(), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+    spec = _spec()
     extract = _extract_module().extract
     bundled = json.loads((ROOT / "compat" / "_data" / "create_response.schema.json").read_text())
     bundled.pop("$comment", None)
@@ -857,6 +1014,42 @@ def test_bundled_schema_matches_extraction() -> None:
                         event = json.loads(block.split("data: ", 1)[1])
                         assert not list(event_v.iter_errors(event)), event["type"]
         c.close()
+
+
+def test_bundled_conversation_schema_matches_extraction(client: OpenAI) -> None:
+    if not SPEC.exists():
+        pytest.skip("OpenAPI spec not available")
+    spec = _spec()
+    loader = importlib.util.spec_from_file_location(
+        "extract_conversation_schema", ROOT / "scripts" / "extract_conversation_schema.py"
+    )
+    assert loader and loader.loader
+    module = importlib.util.module_from_spec(loader)
+    loader.loader.exec_module(module)
+    bundled = json.loads((ROOT / "compat" / "_data" / "conversations.schema.json").read_text())
+    bundled.pop("$comment", None)
+    assert bundled == module.extract(spec)
+    # What the emulator answers fits the spec's ConversationResource / ConversationItemList.
+    from jsonschema import Draft202012Validator
+
+    extract = _extract_module().extract
+    conv_v = Draft202012Validator(extract(spec, "ConversationResource"))
+    list_v = Draft202012Validator(extract(spec, "ConversationItemList"))
+    conv = client.post(
+        "/conversations",
+        body={"items": [{"role": "user", "content": "My name is Ada."}], "metadata": {"a": "b"}},
+        cast_to=object,
+    )
+    assert not list(conv_v.iter_errors(conv))
+    client.responses.create(
+        model="gpt-4.1",
+        input="Weather in Paris?",
+        tools=[WEATHER],
+        extra_body={"conversation": conv["id"]},
+    )
+    items = client.get(f"/conversations/{conv['id']}/items", cast_to=object)
+    assert len(items["data"]) == 3
+    assert not list(list_v.iter_errors(items))
 
 
 def test_pytest_plugin_fixture(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -17,7 +17,14 @@ from compat.testing import ResponsesEmulator
 
 
 def test_exported_members() -> None:
-    assert sorted(compat.__all__) == ["AsyncOpenAI", "OpenAI", "Options", "Store", "wrap"]
+    assert sorted(compat.__all__) == [
+        "AsyncOpenAI",
+        "OpenAI",
+        "Options",
+        "Store",
+        "response_ids",
+        "wrap",
+    ]
     assert issubclass(compat.OpenAI, openai.OpenAI)
     assert issubclass(compat.AsyncOpenAI, openai.AsyncOpenAI)
 

@@ -32,6 +32,16 @@ Usage::
 
 Endpoints
     ``POST /v1/responses`` (JSON or ``stream: true`` SSE), ``GET|DELETE /v1/responses/{id}``;
+    Conversations: ``POST /v1/conversations`` (``items``, ``metadata``), ``GET|POST|DELETE
+    /v1/conversations/{id}``, ``POST|GET /v1/conversations/{id}/items`` (``limit`` 1-100,
+    ``order`` desc by default, ``after``), ``GET|DELETE /v1/conversations/{id}/items/{item_id}``
+    (delete answers the conversation); bodies are checked against the official
+    ``CreateConversationBody`` / ``UpdateConversationBody`` / items schemas
+    (``compat/_data/conversations.schema.json``, made by
+    ``scripts/extract_conversation_schema.py``: at most 20 items per call) and metadata
+    against the API's limits (16 pairs, keys <= 64, values <= 512 characters), with the real
+    error bodies; items are stored as the API keeps them (``msg_…``/``fc_…`` ids, ``status``,
+    string content as ``input_text``/``output_text`` parts);
     Files: ``POST /v1/files`` (multipart), ``GET /v1/files``, ``GET|DELETE /v1/files/{id}``,
     ``GET /v1/files/{id}/content``; Vector stores: ``POST|GET /v1/vector_stores``,
     ``GET|POST|DELETE /v1/vector_stores/{id}``, ``POST|GET /v1/vector_stores/{id}/files``,
@@ -44,8 +54,12 @@ Endpoints
     or passed to ``emu.expire_container(id)``, is ``expired`` (its files gone).
     Anything else: 404 ``Invalid URL (METHOD /path)``. Every answer has an
     ``x-request-id`` header; every request needs ``Authorization: Bearer <any key>`` (except
-    container file contents, which code-interpreter image URLs point at). ``background`` and
-    ``conversation`` are accepted but not emulated (answers complete synchronously).
+    container file contents, which code-interpreter image URLs point at). ``background`` is
+    accepted but not emulated (answers complete synchronously). ``conversation`` (an id or
+    ``{"id"}``) puts the conversation's items before ``input`` (the model reads them), then
+    appends the input and output items to it, and the Response carries ``conversation``;
+    with ``previous_response_id`` too -> 400 ``mutually_exclusive_parameters``; an unknown
+    one -> 404 ``Conversation with id '…' not found.``.
 
 Request checks (``POST /v1/responses``), answered with the real error body
 ``{"error": {"message", "type": "invalid_request_error", "param", "code"}}``
@@ -76,7 +90,8 @@ Request checks (``POST /v1/responses``), answered with the real error body
 
 Default behaviour (the deterministic "model"; first matching rule wins)
     The conversation is the stored chain behind ``previous_response_id`` (when ``store`` was
-    not false) followed by ``input``; "the user text" is the last user message.
+    not false), or the items of ``conversation``, followed by ``input``; "the user text" is
+    the last user message.
 
     1. ``tool_choice`` forcing a function (or ``"required"``) -> that function is called, even
        right after tool outputs (as the real API does: forced choices loop).
@@ -120,11 +135,12 @@ Default behaviour (the deterministic "model"; first matching rule wins)
 
 Scripting (tests): ``emu.enqueue(...)`` queues answers consumed in FIFO order by the next
 ``POST /v1/responses`` — see :meth:`ResponsesEmulator.enqueue`; ``emu.reset()`` forgets
-everything (reasoning it issued no longer verifies). Containers: ``emu.containers`` (by id),
-``emu.container_files(id)`` (bytes by path), ``emu.expire_container(id)``. Timing:
-``emu.latency`` (seconds before the first byte of an accepted request's answer) and
-``emu.delta_delay`` (seconds after each stream delta). Note the SDK retries 408/409/429/5xx
-answers unless the client has ``max_retries=0``.
+everything (reasoning it issued no longer verifies). Conversations: ``emu.conversations``
+and ``emu.conversation_items`` (by conversation id, items oldest first). Containers:
+``emu.containers`` (by id), ``emu.container_files(id)`` (bytes by path),
+``emu.expire_container(id)``. Timing: ``emu.latency`` (seconds before the first byte of an
+accepted request's answer) and ``emu.delta_delay`` (seconds after each stream delta). Note
+the SDK retries 408/409/429/5xx answers unless the client has ``max_retries=0``.
 
 From another process (an emulator started with ``assistants-compat emulator --port N``, or
 by another test process): :class:`EmulatorControl` (``EmulatorControl(base_url)``) has

@@ -21,8 +21,9 @@ from collections.abc import Callable, Iterator
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from .._errors import missing, server_error
+from .._errors import above_maximum, below_minimum, invalid_value, missing, server_error
 from .._objects import page
+from .._params import _metadata as check_metadata
 from ._http import (
     Abort,
     Handler,
@@ -35,9 +36,17 @@ from ._http import (
     send_json,
     start_event_stream,
 )
-from .events import response_object, stream_events
+from .events import conversation_item, response_object, stream_events
 from .model import Context, Outcome, Script, b62_id, decide, hex_id, input_items
-from .validate import RequestError, check_semantics, validate_schema
+from .validate import (
+    CREATE_CONVERSATION,
+    CREATE_ITEMS,
+    UPDATE_CONVERSATION,
+    RequestError,
+    check_semantics,
+    validate_conversation_body,
+    validate_schema,
+)
 
 __all__ = ["ResponsesEmulator"]
 
@@ -79,6 +88,8 @@ class ResponsesEmulator:
         headers (lower-cased names), in arrival order — including rejected ones.
         ``calls``: ``(method, path)`` of every HTTP request.
         ``responses``: stored Response objects by id (``store`` not false).
+        ``conversations`` / ``conversation_items``: Conversation objects and their items
+        (oldest first) by conversation id.
         ``files`` / ``vector_stores`` / ``containers``: the in-memory Files / Vector Stores /
         Containers objects by id (containers made by ``POST /v1/containers`` and ``auto``
         ones made by code_interpreter calls; see :meth:`expire_container`).
@@ -106,7 +117,10 @@ class ResponsesEmulator:
         self.vector_stores: dict[str, dict[str, Any]] = {}
         self.errors: list[str] = []
         self._queue: list[Script] = []
-        self._conversations: dict[str, list[dict[str, Any]]] = {}
+        # the conversation behind each stored response id (previous_response_id)
+        self._chains: dict[str, list[dict[str, Any]]] = {}
+        self.conversations: dict[str, dict[str, Any]] = {}
+        self.conversation_items: dict[str, list[dict[str, Any]]] = {}
         self._file_bytes: dict[str, bytes] = {}
         self._vs_files: dict[str, dict[str, dict[str, Any]]] = {}
         self._batches: dict[str, dict[str, Any]] = {}
@@ -240,8 +254,8 @@ class ResponsesEmulator:
             self._queue.extend(Script(**vars(script)) for _ in range(times))
 
     def reset(self) -> None:
-        """Forget recorded requests, scripts, stored responses, files, vector stores,
-        containers, the reasoning it issued (replayed encrypted reasoning no longer
+        """Forget recorded requests, scripts, stored responses, conversations, files, vector
+        stores, containers, the reasoning it issued (replayed encrypted reasoning no longer
         verifies, as after a change of project or key), timing."""
         with self._lock:
             self.requests.clear()
@@ -252,7 +266,9 @@ class ResponsesEmulator:
             self.vector_stores.clear()
             self.errors.clear()
             self._queue.clear()
-            self._conversations.clear()
+            self._chains.clear()
+            self.conversations.clear()
+            self.conversation_items.clear()
             self._file_bytes.clear()
             self._vs_files.clear()
             self._batches.clear()
@@ -295,6 +311,14 @@ class ResponsesEmulator:
             ("POST", r"/v1/responses", "_create_response"),
             ("GET", r"/v1/responses/(?P<rid>[^/]+)", "_get_response"),
             ("DELETE", r"/v1/responses/(?P<rid>[^/]+)", "_delete_response"),
+            ("POST", r"/v1/conversations", "_create_conversation"),
+            ("GET", r"/v1/conversations/(?P<cid>[^/]+)", "_get_conversation"),
+            ("POST", r"/v1/conversations/(?P<cid>[^/]+)", "_update_conversation"),
+            ("DELETE", r"/v1/conversations/(?P<cid>[^/]+)", "_delete_conversation"),
+            ("POST", r"/v1/conversations/(?P<cid>[^/]+)/items", "_create_items"),
+            ("GET", r"/v1/conversations/(?P<cid>[^/]+)/items", "_list_items"),
+            ("GET", r"/v1/conversations/(?P<cid>[^/]+)/items/(?P<iid>[^/]+)", "_get_item"),
+            ("DELETE", r"/v1/conversations/(?P<cid>[^/]+)/items/(?P<iid>[^/]+)", "_delete_item"),
             ("POST", r"/v1/files", "_create_file"),
             ("GET", r"/v1/files", "_list_files"),
             ("GET", r"/v1/files/(?P<fid>[^/]+)", "_get_file"),
@@ -490,10 +514,13 @@ class ResponsesEmulator:
             return
         validate_schema(body)
         prev = body.get("previous_response_id")
+        conv_id = self._conversation_of(body)
         with self._lock:
-            prior = list(self._conversations.get(prev, [])) if prev else []
-            known = bool(prev) and prev in self._conversations
+            prior = list(self._chains.get(prev, [])) if prev else []
+            known = bool(prev) and prev in self._chains
             issued = dict(self._reasoning)
+            if conv_id is not None:  # its items come before the input
+                prior = list(self.conversation_items[conv_id])
         check_semantics(body, prior, known, issued)
         for tool in body.get("tools") or []:
             if tool.get("type") == "code_interpreter" and isinstance(tool.get("container"), str):
@@ -526,10 +553,17 @@ class ResponsesEmulator:
             outcome=outcome,
             completed_at=_now(),
         )
+        if conv_id is not None:
+            final["conversation"] = {"id": conv_id}
+            # The input and output items join the conversation, as the real API adds them.
+            added = [conversation_item(i) for i in items] + [dict(o) for o in outcome.output]
+            with self._lock:
+                if conv_id in self.conversation_items:
+                    self.conversation_items[conv_id].extend(added)
         if body.get("store") is not False:
             with self._lock:
                 self.responses[resp_id] = final
-                self._conversations[resp_id] = [*history, *outcome.output]
+                self._chains[resp_id] = [*history, *outcome.output]
         if body.get("stream"):
             cut = script.disconnect_after if script else None
             self._send_stream(h, stream_events(body, final, outcome), cut)
@@ -546,10 +580,126 @@ class ResponsesEmulator:
     def _delete_response(self, h: Handler, raw: bytes, query: dict[str, Any], rid: str) -> None:
         with self._lock:
             found = self.responses.pop(rid, None)
-            self._conversations.pop(rid, None)
+            self._chains.pop(rid, None)
         if found is None:
             raise RequestError(404, f"Response with id '{rid}' not found.", param="response_id")
         send_json(h, 200, {"id": rid, "object": "response", "deleted": True})
+
+    # ----------------------------------------------------------------------------------------
+    # Conversations: server-side conversation state. Request bodies are checked against the
+    # official schemas (at most 20 items per call) and metadata against the API's limits (16
+    # pairs, keys <= 64 and values <= 512 characters). Items are kept oldest first.
+
+    def _conversation(self, cid: str) -> dict[str, Any]:
+        with self._lock:
+            obj = self.conversations.get(cid)
+        if obj is None:
+            raise RequestError(404, f"Conversation with id '{cid}' not found.")
+        return obj
+
+    def _conversation_of(self, body: dict[str, Any]) -> str | None:
+        """The id of the request's ``conversation`` (a string or ``{"id"}``), checked."""
+        conv = body.get("conversation")
+        cid = conv.get("id") if isinstance(conv, dict) else conv
+        if cid is None:
+            return None
+        if body.get("previous_response_id"):
+            raise RequestError(
+                400,
+                "Mutually exclusive parameters: Ensure you are only providing one of: "
+                "'previous_response_id' or 'conversation'.",
+                code="mutually_exclusive_parameters",
+            )
+        return str(self._conversation(str(cid))["id"])
+
+    def _create_conversation(self, h: Handler, raw: bytes, query: dict[str, Any]) -> None:
+        body = self._json_body(raw)
+        validate_conversation_body(CREATE_CONVERSATION, body)
+        metadata = check_metadata(body.get("metadata"), "metadata") or {}
+        obj: dict[str, Any] = {
+            "id": hex_id("conv"),
+            "object": "conversation",
+            "created_at": _now(),
+            "metadata": metadata,
+        }
+        with self._lock:
+            self.conversations[obj["id"]] = obj
+            self.conversation_items[obj["id"]] = [
+                conversation_item(i) for i in body.get("items") or []
+            ]
+        send_json(h, 200, obj)
+
+    def _get_conversation(self, h: Handler, raw: bytes, query: dict[str, Any], cid: str) -> None:
+        send_json(h, 200, self._conversation(cid))
+
+    def _update_conversation(self, h: Handler, raw: bytes, query: dict[str, Any], cid: str) -> None:
+        body = self._json_body(raw)
+        obj = self._conversation(cid)
+        validate_conversation_body(UPDATE_CONVERSATION, body)
+        metadata = check_metadata(body.get("metadata"), "metadata") or {}
+        with self._lock:
+            obj["metadata"] = metadata
+        send_json(h, 200, obj)
+
+    def _delete_conversation(self, h: Handler, raw: bytes, query: dict[str, Any], cid: str) -> None:
+        self._conversation(cid)
+        with self._lock:
+            self.conversations.pop(cid, None)
+            self.conversation_items.pop(cid, None)
+        send_json(h, 200, {"id": cid, "object": "conversation.deleted", "deleted": True})
+
+    def _create_items(self, h: Handler, raw: bytes, query: dict[str, Any], cid: str) -> None:
+        body = self._json_body(raw)
+        self._conversation(cid)
+        validate_conversation_body(CREATE_ITEMS, body)
+        added = [conversation_item(i) for i in body["items"]]
+        with self._lock:
+            self.conversation_items[cid].extend(added)
+        send_json(h, 200, page(added, has_more=False))
+
+    def _list_items(self, h: Handler, raw: bytes, query: dict[str, Any], cid: str) -> None:
+        """A cursor page: ``limit`` 1-100 (20), ``order`` desc (default) or asc, ``after``."""
+        self._conversation(cid)
+        limit_text = (query.get("limit") or ["20"])[0]
+        try:
+            limit = int(limit_text)
+        except ValueError:
+            raise invalid_value("limit", limit_text, None) from None
+        if limit < 1:
+            raise below_minimum("limit", "integer", 1, limit)
+        if limit > 100:
+            raise above_maximum("limit", "integer", 100, limit)
+        order = (query.get("order") or ["desc"])[0]
+        if order not in ("asc", "desc"):
+            raise invalid_value("order", order, ["asc", "desc"])
+        with self._lock:
+            data = list(self.conversation_items[cid])
+        if order == "desc":
+            data.reverse()
+        after = (query.get("after") or [None])[0]
+        if after is not None:
+            ids = [i["id"] for i in data]
+            data = data[ids.index(after) + 1 :] if after in ids else []
+        send_json(h, 200, page(data[:limit], has_more=len(data) > limit))
+
+    def _item(self, cid: str, iid: str) -> dict[str, Any]:
+        self._conversation(cid)
+        with self._lock:
+            found = next((i for i in self.conversation_items[cid] if i["id"] == iid), None)
+        if found is None:
+            raise RequestError(404, f"Item with id '{iid}' not found.")
+        return found
+
+    def _get_item(self, h: Handler, raw: bytes, query: dict[str, Any], cid: str, iid: str) -> None:
+        send_json(h, 200, self._item(cid, iid))
+
+    def _delete_item(
+        self, h: Handler, raw: bytes, query: dict[str, Any], cid: str, iid: str
+    ) -> None:
+        item = self._item(cid, iid)
+        with self._lock:
+            self.conversation_items[cid].remove(item)
+        send_json(h, 200, self._conversation(cid))  # the API answers with the conversation
 
     # ----------------------------------------------------------------------------------------
     # Files

@@ -1,8 +1,9 @@
-"""Response objects and the SSE event sequence of the Responses emulator.
+"""Response objects, conversation items and the SSE event sequence of the Responses emulator.
 
 Owns the wire shapes: the ``Response`` JSON object (echoing request parameters like the real
-API) and the ordered ``response.*`` stream events derived from a decided
-:class:`~compat.testing.model.Outcome`. Used only by :mod:`compat.testing.emulator`. Stdlib only.
+API), the items a conversation stores (``conversation_item``) and the ordered ``response.*``
+stream events derived from a decided :class:`~compat.testing.model.Outcome`. Used only by
+:mod:`compat.testing.emulator`. Stdlib only.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import secrets
 from collections.abc import Iterator
 from typing import Any
 
-from .model import Outcome
+from .model import Outcome, hex_id
 
 _CHUNK = re.compile(r"\S+\s*|\s+")
 
@@ -99,6 +100,46 @@ def response_object(
         # Likewise ``usage`` (not nullable in the spec) appears only once the answer is final.
         **({"usage": outcome.usage} if final and outcome else {}),
     }
+
+
+# Id prefixes of the items a conversation stores, by item type (messages: msg_).
+_ITEM_PREFIX = {
+    "function_call": "fc",
+    "function_call_output": "fco",
+    "reasoning": "rs",
+    "file_search_call": "fs",
+    "web_search_call": "ws",
+    "code_interpreter_call": "ci",
+    "computer_call": "cu",
+    "computer_call_output": "cuo",
+    "custom_tool_call": "ctc",
+    "custom_tool_call_output": "ctco",
+}
+# Item types whose stored form carries a ``status``.
+_WITH_STATUS = {"message", "function_call", "function_call_output", "computer_call_output"}
+
+
+def conversation_item(item: dict[str, Any]) -> dict[str, Any]:
+    """An input item as a conversation stores it: an ``id``, ``status`` where the type has
+    one, and message content as parts (a string becomes one ``input_text`` part, or
+    ``output_text`` for the assistant; output text parts get ``annotations``/``logprobs``)."""
+    out = copy.deepcopy(item)
+    kind = str(out.get("type") or ("message" if "role" in out else ""))
+    out["type"] = kind
+    if kind == "message":
+        content = out.get("content")
+        if isinstance(content, str):
+            part = "output_text" if out.get("role") == "assistant" else "input_text"
+            content = [{"type": part, "text": content}]
+        for part in content or []:
+            if part.get("type") == "output_text":
+                part.setdefault("annotations", [])
+                part.setdefault("logprobs", [])
+        out["content"] = content or []
+    out = {"id": out.pop("id", None) or hex_id(_ITEM_PREFIX.get(kind, "msg")), **out}
+    if kind in _WITH_STATUS:
+        out.setdefault("status", "completed")
+    return out
 
 
 class _Seq:

@@ -35,6 +35,11 @@ from .._errors import (
 from .._translate.request import ENCRYPTED_REASONING, is_reasoning_model
 
 SCHEMA_RESOURCE = "create_response.schema.json"
+# The Conversations request bodies (scripts/extract_conversation_schema.py), by root name.
+CONVERSATIONS_RESOURCE = "conversations.schema.json"
+CREATE_CONVERSATION = "CreateConversationBody"
+UPDATE_CONVERSATION = "UpdateConversationBody"
+CREATE_ITEMS = "CreateConversationItemsBody"
 
 # Fields the spec marks required that the real API accepts without (spec README: "the schema
 # is the upper bound of what is accepted"); relaxing them avoids rejecting working user code.
@@ -73,11 +78,12 @@ _validator: Any = None
 _top_level_keys: frozenset[str] = frozenset()
 
 
-def load_schema() -> dict[str, Any]:
-    """The bundled ``CreateResponse`` schema with :data:`RELAXED_REQUIRED` applied."""
+def load_schema(resource: str = SCHEMA_RESOURCE) -> dict[str, Any]:
+    """A bundled schema file (default: ``CreateResponse``) with :data:`RELAXED_REQUIRED` and
+    :data:`EXTRA_INPUT_CONTENT` applied (input items are accepted alike everywhere)."""
     # In compat/_data (package data), so it works from a checkout, a wheel and an editable
     # install alike.
-    text = (Path(__file__).parent.parent / "_data" / SCHEMA_RESOURCE).read_text("utf-8")
+    text = (Path(__file__).parent.parent / "_data" / resource).read_text("utf-8")
     schema: dict[str, Any] = json.loads(text)
     for name, fields in RELAXED_REQUIRED.items():
         node = schema["$defs"].get(name, {})
@@ -263,6 +269,42 @@ def validate_schema(body: Any) -> None:
     # Not required by the schema (a stored prompt could name it) but by the API in practice.
     if body.get("model") is None and body.get("prompt") is None:
         raise missing("model")
+
+
+_conv_validators: dict[str, tuple[Any, frozenset[str]]] = {}
+
+
+def _conversation_validator(root: str) -> tuple[Any, frozenset[str]]:
+    """The validator of one Conversations request body and its top-level keys (lazy)."""
+    with _validator_lock:
+        if not _conv_validators:
+            from jsonschema import Draft202012Validator
+
+            schema = load_schema(CONVERSATIONS_RESOURCE)
+            for name in (CREATE_CONVERSATION, UPDATE_CONVERSATION, CREATE_ITEMS):
+                keys: set[str] = set()
+                _collect_properties(schema, schema["$defs"][name], keys)
+                validator = Draft202012Validator({**schema, "$ref": f"#/$defs/{name}"})
+                _conv_validators[name] = (validator, frozenset(keys))
+        return _conv_validators[root]
+
+
+def validate_conversation_body(root: str, body: Any) -> None:
+    """Raise :class:`RequestError` unless ``body`` fits the spec's ``root`` request body
+    (``CREATE_CONVERSATION``, ``UPDATE_CONVERSATION`` or ``CREATE_ITEMS``)."""
+    if not isinstance(body, dict):
+        raise RequestError(400, "Invalid type for body: expected an object.", code="invalid_type")
+    if not schema_validation_available():
+        if root == CREATE_ITEMS and not isinstance(body.get("items"), list):
+            raise missing("items")
+        return
+    validator, keys = _conversation_validator(root)
+    for key in body:
+        if key not in keys:
+            raise unknown_parameter(key)
+    errors = list(validator.iter_errors(body))
+    if errors:
+        raise _to_request_error(_primary(errors))
 
 
 def input_items(body: dict[str, Any]) -> list[dict[str, Any]]:
