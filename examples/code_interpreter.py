@@ -27,7 +27,7 @@ code_assistant = client.beta.assistants.create(
     name="Python Coding Assistant",
     instructions="You are a helpful assistant that can write and execute Python code to solve problems.",
     model="gpt-4o",
-    tools=[{"type": "code_interpreter"}]
+    tools=[{"type": "code_interpreter"}],
 )
 
 # Create a thread for this assistant
@@ -37,14 +37,11 @@ thread = client.beta.threads.create()
 message = client.beta.threads.messages.create(
     thread_id=thread.id,
     role="user",
-    content="Can you create a simple python function to check if a number is prime?"
+    content="Can you create a simple python function to check if a number is prime?",
 )
 
 # Run the assistant
-run = client.beta.threads.runs.create(
-    thread_id=thread.id,
-    assistant_id=code_assistant.id
-)
+run = client.beta.threads.runs.create(thread_id=thread.id, assistant_id=code_assistant.id)
 
 # Wait for completion
 while run.status != "completed":

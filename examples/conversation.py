@@ -24,39 +24,28 @@ client = OpenAI()
 conversation_assistant = client.beta.assistants.create(
     name="Conversation Assistant",
     instructions="You are a helpful assistant that remembers previous parts of the conversation.",
-    model="gpt-4o"
+    model="gpt-4o",
 )
 
 # Create a thread that will persist throughout the conversation
 persistent_thread = client.beta.threads.create()
 
+
 # Function to send a message and get the response
 def send_message_and_get_response(thread_id, assistant_id, message_content):
     # Add the user's message to the thread
-    client.beta.threads.messages.create(
-        thread_id=thread_id,
-        role="user",
-        content=message_content
-    )
+    client.beta.threads.messages.create(thread_id=thread_id, role="user", content=message_content)
 
     # Run the assistant on the thread
-    run = client.beta.threads.runs.create(
-        thread_id=thread_id,
-        assistant_id=assistant_id
-    )
+    run = client.beta.threads.runs.create(thread_id=thread_id, assistant_id=assistant_id)
 
     # Wait for the run to complete
     while run.status == "queued" or run.status == "in_progress":
         time.sleep(1)
-        run = client.beta.threads.runs.retrieve(
-            thread_id=thread_id,
-            run_id=run.id
-        )
+        run = client.beta.threads.runs.retrieve(thread_id=thread_id, run_id=run.id)
 
     # Get the latest message from the assistant
-    messages = client.beta.threads.messages.list(
-        thread_id=thread_id
-    )
+    messages = client.beta.threads.messages.list(thread_id=thread_id)
 
     # Return the assistant's response
     for message in messages.data:
@@ -65,11 +54,10 @@ def send_message_and_get_response(thread_id, assistant_id, message_content):
 
     return "No response received."
 
+
 # First message in the conversation
 response1 = send_message_and_get_response(
-    persistent_thread.id,
-    conversation_assistant.id,
-    "My name is Alex and I'm learning about AI."
+    persistent_thread.id, conversation_assistant.id, "My name is Alex and I'm learning about AI."
 )
 print(f"Response 1: {response1}")
 
@@ -77,6 +65,6 @@ print(f"Response 1: {response1}")
 response2 = send_message_and_get_response(
     persistent_thread.id,
     conversation_assistant.id,
-    "What was my name again? And what am I learning about?"
+    "What was my name again? And what am I learning about?",
 )
 print(f"Response 2: {response2}")

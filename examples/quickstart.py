@@ -41,19 +41,14 @@ print(f"Thread created with ID: {thread.id}")
 # Step 3: Add a Message to the Thread
 # Add a message to the thread
 message = client.beta.threads.messages.create(
-    thread_id=thread.id,
-    role="user",
-    content="What are the major planets in our solar system?"
+    thread_id=thread.id, role="user", content="What are the major planets in our solar system?"
 )
 
 print(f"Message added to thread: {message.id}")
 
 # Step 4: Run the Assistant on the Thread
 # Run the assistant on the thread
-run = client.beta.threads.runs.create(
-    thread_id=thread.id,
-    assistant_id=assistant.id
-)
+run = client.beta.threads.runs.create(thread_id=thread.id, assistant_id=assistant.id)
 
 print(f"Run created with ID: {run.id}")
 
@@ -63,17 +58,12 @@ import time
 # Wait for the run to complete
 while run.status == "queued" or run.status == "in_progress":
     time.sleep(1)
-    run = client.beta.threads.runs.retrieve(
-        thread_id=thread.id,
-        run_id=run.id
-    )
+    run = client.beta.threads.runs.retrieve(thread_id=thread.id, run_id=run.id)
     print(f"Run status: {run.status}")
 
 # Step 6: Retrieve Response
 # Retrieve the messages from the thread
-messages = client.beta.threads.messages.list(
-    thread_id=thread.id
-)
+messages = client.beta.threads.messages.list(thread_id=thread.id)
 
 # Display the assistant's response
 for message in messages.data:

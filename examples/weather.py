@@ -47,7 +47,7 @@ def get_weather(location: str, unit: str = "fahrenheit"):
     params = {
         "q": location,
         "appid": api_key,
-        "units": "imperial" if unit == "fahrenheit" else "metric"
+        "units": "imperial" if unit == "fahrenheit" else "metric",
     }
 
     try:
@@ -59,7 +59,7 @@ def get_weather(location: str, unit: str = "fahrenheit"):
             "unit": unit,
             "description": data["weather"][0]["description"],
             "humidity": data["main"]["humidity"],
-            "location": location
+            "location": location,
         }
     except Exception as e:
         return {"error": str(e)}
@@ -76,32 +76,27 @@ tools = [
                 "type": "object",
                 "properties": {
                     "location": {"type": "string"},
-                    "unit": {"type": "string", "enum": ["celsius", "fahrenheit"]}
+                    "unit": {"type": "string", "enum": ["celsius", "fahrenheit"]},
                 },
-                "required": ["location"]
-            }
-        }
-    }
+                "required": ["location"],
+            },
+        },
+    },
 ]
 
 assistant = client.beta.assistants.create(
     name="Python Coding & Weather Assistant",
     instructions="You are a helpful assistant that can write and execute Python code and fetch weather.",
     model="gpt-4o-mini",
-    tools=tools
+    tools=tools,
 )
 
 thread = client.beta.threads.create()
 client.beta.threads.messages.create(
-    thread_id=thread.id,
-    role="user",
-    content="What's the weather in Paris in celsius?"
+    thread_id=thread.id, role="user", content="What's the weather in Paris in celsius?"
 )
 
-run = client.beta.threads.runs.create(
-    thread_id=thread.id,
-    assistant_id=assistant.id
-)
+run = client.beta.threads.runs.create(thread_id=thread.id, assistant_id=assistant.id)
 
 while True:
     run = client.beta.threads.runs.retrieve(thread_id=thread.id, run_id=run.id)
@@ -114,17 +109,13 @@ while True:
             if tool_call.function.name == "get_weather":
                 args = json.loads(tool_call.function.arguments)
                 weather_data = get_weather(
-                    location=args.get("location"),
-                    unit=args.get("unit", "fahrenheit")
+                    location=args.get("location"), unit=args.get("unit", "fahrenheit")
                 )
-                tool_outputs.append({
-                    "tool_call_id": tool_call.id,
-                    "output": json.dumps(weather_data)
-                })
+                tool_outputs.append(
+                    {"tool_call_id": tool_call.id, "output": json.dumps(weather_data)}
+                )
         client.beta.threads.runs.submit_tool_outputs(
-            thread_id=thread.id,
-            run_id=run.id,
-            tool_outputs=tool_outputs
+            thread_id=thread.id, run_id=run.id, tool_outputs=tool_outputs
         )
     else:
         time.sleep(1)
