@@ -10,7 +10,12 @@ from __future__ import annotations
 
 import click
 
+from . import compare as compare_cmd
 from . import db, offline
+from . import export as export_cmd
+from . import keys as keys_cmd
+from . import serve as serve_cmd
+from .importer import importer
 
 __all__ = ["cli", "main"]
 
@@ -35,6 +40,11 @@ def cli() -> None:
 cli.add_command(offline.offline)
 cli.add_command(offline.emulator)
 cli.add_command(db.db)
+cli.add_command(serve_cmd.serve)
+cli.add_command(keys_cmd.keys)
+cli.add_command(importer)
+cli.add_command(compare_cmd.compare)
+cli.add_command(export_cmd.export)
 
 
 def main(argv: list[str] | None = None) -> int:
