@@ -26,9 +26,9 @@ WORKER = """
 import collections, json, sys, threading, logging
 logging.disable(logging.CRITICAL)
 import compat, openai
-base, url, assistant, threads, turns = sys.argv[1:6]
+base, url, assistant, threads, turns, lease = sys.argv[1:7]
 c = compat.OpenAI(base_url=base, api_key="sk-test", store=url, max_retries=4,
-                  compat_options=compat.Options(lease_seconds=2))
+                  compat_options=compat.Options(lease_seconds=float(lease)))
 c.beta.assistants.retrieve(assistant)  # connected: the faults start after this
 print("ready", flush=True)
 out = collections.Counter(); ids = []; lock = threading.Lock()
@@ -53,10 +53,16 @@ print(json.dumps({"counts": out, "threads": ids}))
 
 
 def run_workers(
-    emulator: Any, db_url: str, assistant_id: str, procs: int, threads: int, turns: int
+    emulator: Any,
+    db_url: str,
+    assistant_id: str,
+    procs: int,
+    threads: int,
+    turns: int,
+    lease_seconds: float = 2.0,
 ) -> list[subprocess.Popen[str]]:
     """Start the worker processes; returns once each is connected and working."""
-    args = [emulator.base_url, db_url, assistant_id, str(threads), str(turns)]
+    args = [emulator.base_url, db_url, assistant_id, str(threads), str(turns), str(lease_seconds)]
     started = [
         subprocess.Popen(
             [sys.executable, "-c", textwrap.dedent(WORKER), *args],
@@ -246,7 +252,9 @@ def test_sqlite_file_locked_by_another_process_for_seconds(emulator: Any, tmp_pa
     url = f"sqlite:///{tmp_path}/locked.db"
     c = client_for(emulator, url)
     a = c.beta.assistants.create(model="gpt-4o")
-    procs = run_workers(emulator, url, a.id, 3, 3, 3)
+    # a lock shorter than the runs' lease (as in production: 15 s): with a lease as short as
+    # the lock, a lapse is legitimate and another worker would rightly fail the run
+    procs = run_workers(emulator, url, a.id, 3, 3, 3, lease_seconds=6.0)
     time.sleep(0.3)
     con = sqlite3.connect(tmp_path / "locked.db", isolation_level=None, timeout=30)
     con.execute("BEGIN EXCLUSIVE")
