@@ -13,6 +13,7 @@ from typing import Any
 import openai
 
 from ._app import App
+from ._httplib import sdk_settings
 from ._options import Options
 from ._transports import install
 from .store import Store, open_store
@@ -178,14 +179,7 @@ def wrap(
     ``OpenAI``)."""
     cls = AsyncOpenAI if isinstance(client, openai.AsyncOpenAI) else OpenAI
     return cls(
-        api_key=client.api_key,
-        organization=client.organization,
-        project=client.project,
-        base_url=client.base_url,
-        timeout=client.timeout,
-        max_retries=client.max_retries,
-        default_headers=client._custom_headers,
-        default_query=client._custom_query,
+        **sdk_settings(client),
         http_client=client._client,
         store=store,
         legacy=legacy,

@@ -20,6 +20,7 @@ from typing import Any
 import openai
 
 from .._errors import ApiError, server_error
+from .._httplib import sdk_settings
 from .._wire import LocalRequest, LocalResponse, error_response
 from ..store import Store, StoreError
 from . import remote
@@ -38,16 +39,7 @@ def legacy_client(legacy: Any, *, api_key: str | None = None) -> openai.OpenAI:
     if isinstance(legacy, openai.OpenAI):
         return legacy
     if isinstance(legacy, openai.AsyncOpenAI):
-        return openai.OpenAI(
-            api_key=legacy.api_key,
-            organization=legacy.organization,
-            project=legacy.project,
-            base_url=legacy.base_url,
-            timeout=legacy.timeout,
-            max_retries=legacy.max_retries,
-            default_headers=legacy._custom_headers,
-            default_query=legacy._custom_query,
-        )
+        return openai.OpenAI(**sdk_settings(legacy))
     if isinstance(legacy, str):
         return remote.make_client(legacy, api_key=api_key, max_retries=2)
     raise TypeError(f"legacy must be an openai client or a base URL, not {type(legacy).__name__}")
