@@ -12,6 +12,8 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from .db import DATABASE_HELP
+
 if TYPE_CHECKING:
     from ..export import Progress, ThreadResult
 
@@ -35,12 +37,12 @@ DEFAULT_MAPPING = "conversations-mapping.json"
 @click.option(
     "--threads",
     "threads_file",
-    type=click.File("r"),
+    type=click.Path(dir_okay=False, allow_dash=True),
     help="A file of thread ids, one per line ('-': stdin).",
 )
 @click.option(
     "--database",
-    help="Store URL (default: $COMPAT_DATABASE_URL, else sqlite:///assistants.db).",
+    help=DATABASE_HELP,
 )
 @click.option(
     "--out",
@@ -64,7 +66,7 @@ def export(
     thread_ids: tuple[str, ...],
     target: str,
     all_threads: bool,
-    threads_file: Any,
+    threads_file: str | None,
     database: str | None,
     out: str,
     mapping: str,
@@ -91,10 +93,14 @@ def export(
       assistants-compat export --all --to jsonl --database postgresql://127.0.0.1/app
     """
     from .. import export as ex
+    from ..migrate import read_thread_ids
 
     ids = list(thread_ids)
     if threads_file is not None:
-        ids += [line.strip() for line in threads_file if line.strip()]
+        try:
+            ids += read_thread_ids(threads_file)
+        except ValueError as exc:
+            raise click.BadParameter(str(exc), param_hint="--threads") from None
     if all_threads and ids:
         raise click.UsageError("give thread ids or --all, not both")
     try:

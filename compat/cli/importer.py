@@ -13,11 +13,11 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from .db import DATABASE_HELP
+
 if TYPE_CHECKING:
     from ..migrate import Summary
     from ..store import Store
-
-DATABASE_HELP = "Store URL (default: $COMPAT_DATABASE_URL, else sqlite:///assistants.db)."
 
 
 @click.command("import")
@@ -85,6 +85,7 @@ def importer(
       assistants-compat import https://legacy.example.com/v1 --threads ids.txt --assistants \\
           --header "api-key:$AZURE_KEY"
     """
+    from ..migrate import read_thread_ids
     from ..store import StoreError, open_store
 
     urls = [s for s in sources if s.startswith(("http://", "https://"))]
@@ -98,7 +99,7 @@ def importer(
         return _usage(f"{missing[0]}: no such file or folder")
     try:
         header_map = dict(_header(h) for h in headers)
-        thread_ids = _thread_ids(threads_file) if threads_file else []
+        thread_ids = read_thread_ids(threads_file) if threads_file else []
     except ValueError as exc:
         return _usage(str(exc))
     try:
@@ -136,15 +137,6 @@ def _header(text: str) -> tuple[str, str]:
     if not sep or not name.strip():
         raise ValueError(f"--header {text!r}: expected NAME:VALUE")
     return name.strip(), value.strip()
-
-
-def _thread_ids(path: str) -> list[str]:
-    try:
-        lines = Path(path).read_text(encoding="utf-8-sig").splitlines()
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ValueError(f"--threads {path}: cannot read ({exc})") from exc
-    ids = [ln.split("#", 1)[0].strip() for ln in lines]
-    return list(dict.fromkeys(i for i in ids if i))
 
 
 def _import(

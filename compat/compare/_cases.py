@@ -291,18 +291,20 @@ def cases_from_store(
     store = open_store(url)
     big = 1_000_000
     with store.read() as repo:
+        threads: dict[str, dict[str, Any] | None]
         if thread_ids is None:
-            ids = [str(t["id"]) for t in repo.page("thread", limit=big, order="asc").data]
+            threads = {str(t["id"]): t for t in repo.page("thread", limit=big, order="asc").data}
         else:
-            ids = [t for t in thread_ids if repo.get("thread", t) is not None]
-            missing = [t for t in thread_ids if t not in ids]
+            threads = {t: repo.get("thread", t) for t in thread_ids}
+            missing = [t for t, body in threads.items() if body is None]
             if missing:
                 raise CaseError(f"thread not found: {', '.join(missing[:5])}")
+        ids = list(threads)
         records: dict[str, Any] = {}
         assistant_ids: set[str] = set()
-        for tid in ids:
+        for tid, thread in threads.items():
             rec = _Record(
-                repo.get("thread", tid),
+                thread,
                 repo.page("message", limit=big, order="asc", thread_id=tid).data,
                 repo.page("run", limit=big, order="asc", thread_id=tid).data,
                 repo.page("step", limit=big, order="asc", thread_id=tid).data,
@@ -314,19 +316,14 @@ def cases_from_store(
 
 
 def read_thread_ids(path: str | os.PathLike[str]) -> list[str]:
-    """Thread ids from a file: one per line (``#`` comments), or a JSON list."""
+    """Thread ids from a file: one per line (``#`` comments), or a JSON list
+    (``compat.migrate.read_thread_ids``, with its failure as a CaseError)."""
+    from ..migrate import read_thread_ids as read
+
     try:
-        text = Path(path).read_text(encoding="utf-8")
-    except OSError as exc:
-        raise CaseError(f"cannot read {path}: {exc.strerror or exc}") from None
-    if text.lstrip().startswith("["):
-        try:
-            data = json.loads(text)
-        except ValueError as exc:
-            raise CaseError(f"{path}: not a JSON list of thread ids ({exc})") from None
-        return [str(x) for x in data]
-    ids = [line.split("#", 1)[0].strip() for line in text.splitlines()]
-    return [i for i in ids if i]
+        return read(path)
+    except ValueError as exc:
+        raise CaseError(str(exc)) from None
 
 
 # --------------------------------------------------------------------------------------------

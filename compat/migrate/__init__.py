@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from .importer import OUTCOMES, Summary, import_assistants, import_export, import_thread
 from .remote import RemoteError, fetch_assistant, fetch_thread, list_assistants, make_client
-from .sources import KINDS, Export, Problem, ThreadRecord, read_export
+from .sources import KINDS, Export, Problem, ThreadRecord, read_export, read_thread_ids
 
 __all__ = [
     "KINDS",
@@ -26,4 +26,5 @@ __all__ = [
     "list_assistants",
     "make_client",
     "read_export",
+    "read_thread_ids",
 ]

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-__all__ = ["KINDS", "Export", "Problem", "ThreadRecord", "read_export"]
+__all__ = ["KINDS", "Export", "Problem", "ThreadRecord", "read_export", "read_thread_ids"]
 
 #: The ``object`` values this reads, and the kind each one is.
 KINDS = {
@@ -230,3 +230,26 @@ def _parses(line: str) -> bool:
     except json.JSONDecodeError:
         return False
     return True
+
+
+def read_thread_ids(path: str | os.PathLike[str]) -> list[str]:
+    """The thread ids a ``--threads`` file lists (``-``: stdin): one per line (``#`` starts a
+    comment), or a JSON list; duplicates dropped, order kept. ValueError when unreadable."""
+    try:
+        if str(path) == "-":
+            import sys
+
+            text = sys.stdin.read()
+        else:
+            text = Path(path).read_text(encoding="utf-8-sig")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ValueError(f"--threads {path}: cannot read ({exc})") from None
+    if text.lstrip().startswith("["):
+        try:
+            data = json.loads(text)
+        except ValueError as exc:
+            raise ValueError(f"--threads {path}: not a JSON list of thread ids ({exc})") from None
+        ids = [str(x).strip() for x in data] if isinstance(data, list) else []
+    else:
+        ids = [line.split("#", 1)[0].strip() for line in text.splitlines()]
+    return list(dict.fromkeys(i for i in ids if i))
