@@ -37,8 +37,10 @@ def wait_started(thread_id, run_id):
 """
 
 
-def start_child(code: str, emulator: Any, db_url: str) -> subprocess.Popen[str]:
-    head = CHILD_HEAD.format(base=emulator.base_url, db=db_url, lease=LEASE)
+def start_child(
+    code: str, emulator: Any, db_url: str, *, lease: float = LEASE
+) -> subprocess.Popen[str]:
+    head = CHILD_HEAD.format(base=emulator.base_url, db=db_url, lease=lease)
     return subprocess.Popen(
         [sys.executable, "-c", head + textwrap.dedent(code)],
         stdout=subprocess.PIPE,
@@ -89,6 +91,7 @@ def creating_child(
     *,
     then: str = "",
     last: str = "",
+    lease: float = LEASE,
 ) -> subprocess.Popen[str]:
     """A child process that creates a run, runs the code ``then``, says the run's id, and
     runs ``last``."""
@@ -101,15 +104,24 @@ def creating_child(
         """,
         emulator,
         db_url,
+        lease=lease,
     )
 
 
 def killed_run(
-    emulator: Any, db_url: str, thread_id: str, assistant_id: str, *, then: str = ""
+    emulator: Any,
+    db_url: str,
+    thread_id: str,
+    assistant_id: str,
+    *,
+    then: str = "",
+    lease: float = LEASE,
 ) -> str:
-    """A child process that creates a run, runs the code ``then`` and is killed (SIGKILL);
-    the run's id."""
-    proc = creating_child(emulator, db_url, thread_id, assistant_id, then=then, last="die()")
+    """A child process (holding runs for ``lease`` seconds) that creates a run, runs the code
+    ``then`` and is killed (SIGKILL); the run's id."""
+    proc = creating_child(
+        emulator, db_url, thread_id, assistant_id, then=then, last="die()", lease=lease
+    )
     code, lines = finish_child(proc)
     assert code == -9
     return str(lines[0]["run"])
@@ -200,15 +212,23 @@ def test_poll_from_another_process_takes_over(setup: Any, emulator: Any, db_url:
 def test_cancel_completes_when_the_owner_is_gone(setup: Any, emulator: Any, db_url: str) -> None:
     c, assistant_id, thread_id = setup
     emulator.delta_delay = 0.05
+    # The dead owner's lease must outlast its own teardown and the cancel request below on a
+    # loaded machine (with 1 s the survivor's keeper sometimes failed the run first).
+    lease = 5.0
     run_id = killed_run(
-        emulator, db_url, thread_id, assistant_id, then="wait_started(run.thread_id, run.id)"
+        emulator,
+        db_url,
+        thread_id,
+        assistant_id,
+        then="wait_started(run.thread_id, run.id)",
+        lease=lease,
     )
     emulator.delta_delay = 0.0
     # cancelled while the dead owner's lease still holds: the API answers cancelling ...
     run = c.beta.threads.runs.cancel(thread_id=thread_id, run_id=run_id)
     assert run.status == "cancelling"
     # ... and the cancel completes once the lease lapses, with nobody left to execute it
-    run = wait_terminal(c, thread_id, run.id, limit=LEASE * 3 + 5)
+    run = wait_terminal(c, thread_id, run.id, limit=lease * 3 + 5)
     assert run.status == "cancelled"
     continues(c, thread_id, assistant_id)
 
