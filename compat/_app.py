@@ -86,6 +86,12 @@ class App:
         ctx = contextvars.copy_context()
         return await loop.run_in_executor(self._executor, ctx.run, self.dispatch, req)
 
+    def wind_down(self) -> None:
+        """The SDK client is closing: let this client's runs end (``Runner.wind_down``),
+        then ``close``. Blocking: an async client calls it in a worker thread."""
+        self.runner.wind_down()
+        self.close()
+
     def close(self) -> None:
         if self._executor is not None:
             self._executor.shutdown(wait=False, cancel_futures=False)

@@ -52,6 +52,8 @@ class RunControl(Protocol):
 
     def cancel_requested(self, run_id: str) -> bool: ...
 
+    def handed_over(self, run_id: str) -> bool: ...
+
     def io(self, fn: Callable[..., T], *args: Any) -> Awaitable[T]: ...
 
 
@@ -72,8 +74,9 @@ class Services(Protocol):
 
 
 class GiveUp(Exception):
-    """The store stayed unavailable for a whole lease: this client stops executing the run
-    and lets its lease lapse, so a live client ends it once the store is back."""
+    """This client stops executing the run and writes nothing more: the store stayed
+    unavailable for a whole lease (the lease lapses and a live client ends the run once the
+    store is back), or the run was handed over at exit (the next client takes it)."""
 
 
 def _now() -> int:
@@ -152,12 +155,14 @@ class Segment:
         deadline = time.monotonic() + self.sv.options.lease_seconds
         delay = 0.05
         while True:
+            if self.sv.runner.handed_over(self.run_id):
+                raise GiveUp("its lease was handed over at exit")
             try:
                 with self.sv.store.write() as repo:
                     return fn(repo)
             except StoreUnavailable as exc:
                 if time.monotonic() + delay > deadline:
-                    raise GiveUp(str(exc)) from exc
+                    raise GiveUp(f"store unavailable: {exc}") from exc
                 log.warning("run %s: store unavailable, retrying: %s", self.run_id, exc)
                 time.sleep(delay)
                 delay = min(delay * 2, 1.0)
@@ -415,7 +420,7 @@ class Segment:
         failed: then its lease lapses and another client ends it), then tell a streaming
         caller (every SDK version raises ``APIError`` on an event carrying ``error``)."""
         if isinstance(exc, GiveUp):
-            log.error("run %s: store unavailable; handing the run over: %s", self.run_id, exc)
+            log.warning("run %s: stopped here, handing the run over: %s", self.run_id, exc)
         else:
             log.error("run %s: internal error", self.run_id, exc_info=exc)
             try:

@@ -109,6 +109,7 @@ class Runner:
         self._claims: dict[str, object] = {}
         self._cancels: set[str] = set()
         self._unstarted: set[str] = set()  # queued here, waiting for a poller or a thread
+        self._handed: set[str] = set()  # leases released while executing (release_all)
         self._streams: weakref.WeakSet[DrivenStream] = weakref.WeakSet()
         self._tasks: set[asyncio.Task[None]] = set()
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -119,6 +120,8 @@ class Runner:
             else None
         )
         self._next_renew = 0.0
+        #: set by close(): takes over nothing more; the keeper lets go once it is idle
+        self.closed = False
         _keeper.register(self)
 
     # -- leases --------------------------------------------------------------------------
@@ -149,10 +152,17 @@ class Runner:
             if self._claims.get(run_id) is token:
                 del self._claims[run_id]
                 self._cancels.discard(run_id)
+                self._handed.discard(run_id)
             else:
                 return
         self.watch.notify(run_id)
         self.watch.forget(run_id)
+
+    def handed_over(self, run_id: str) -> bool:
+        """True once this client released the run's lease while still executing it (at
+        exit, at server shutdown): it must write nothing more, the next client owns it."""
+        with self._lock:
+            return run_id in self._handed
 
     def executing(self, run_id: str) -> bool:
         with self._lock:
@@ -304,7 +314,7 @@ class Runner:
         self._next_renew = t + self.options.lease_seconds / 3
         with self._lock:
             ids = list(self._claims)
-        if not ids:
+        if not ids or self.store.closed:
             return
         owner, until = self.lease()
         try:
@@ -315,6 +325,8 @@ class Runner:
 
     def sweep(self) -> None:
         """Take over this store's runs of this tenant whose lease lapsed."""
+        if self.closed or self.store.closed:
+            return
         try:
             with self.store.read() as repo:
                 ids = repo.lapsed_runs(now_ms(), tenant=self.tenant)
@@ -332,19 +344,41 @@ class Runner:
                 stream.hand_over()
 
     def busy(self) -> bool:
-        """True while runs are executing here or queued here and about to start."""
+        """True while runs are executing here or queued here and about to start (an async
+        run's task counts until it returns: its last store writes follow its release)."""
         with self._lock:
-            return bool(self._claims or self._unstarted)
+            return bool(self._claims or self._unstarted or self._tasks)
 
     def release_all(self) -> None:
-        """At exit: hand every run still executing here to the next client."""
+        """At exit, client close or server shutdown: hand every run still executing here
+        to the next client (this process writes nothing more to them)."""
         with self._lock:
             ids = [*self._claims, *self._unstarted]
+            self._handed.update(ids)
         for run_id in ids:
             self._release_lease(run_id)
-            log.warning("run %s was still executing at exit; handed over", run_id)
+            log.warning("run %s was still executing; handed over to the next client", run_id)
 
     def close(self) -> None:
+        """Take over no more runs; runs still executing here keep their leases until they
+        end, then the keeper drops this runner and its threads end."""
+        self.closed = True
+        _keeper.retire_idle()
+
+    def wind_down(self) -> None:
+        """The client is closing (its connections are about to go): runs executing or
+        queued here get ``Options.exit_wait`` seconds to finish, as at interpreter exit;
+        what is left is handed over to the next client. Then ``close``."""
+        self.closed = True
+        deadline = time.monotonic() + self.options.exit_wait
+        if self.busy():
+            log.info("client closing: waiting for runs still executing")
+        while self.busy() and time.monotonic() < deadline:
+            time.sleep(0.02)
+        self.release_all()
+        self.close()
+
+    def _shutdown(self) -> None:
         if self._io_pool is not None:
             self._io_pool.shutdown(wait=False)
 
@@ -490,7 +524,16 @@ class _Keeper:
             except Exception:  # never let the keeper die
                 log.exception("run keeper tick failed")
 
+    def retire_idle(self) -> None:
+        """Drop closed runners with nothing left executing (a closed client's runner holds
+        no connection and polls nothing once its runs are done)."""
+        for r in list(self._runners):
+            if r.closed and not r.busy():
+                self._runners.discard(r)
+                r._shutdown()
+
     def tick(self) -> None:
+        self.retire_idle()
         runners = list(self._runners)
         sweepers: dict[tuple[int, str], Runner] = {}
         for r in runners:
@@ -498,6 +541,8 @@ class _Keeper:
             r.renew()
             # one sweep per store and tenant, by a sync client when there is one
             key = (id(r.store), r.tenant)
+            if r.closed:
+                continue
             if key not in sweepers or (sweepers[key].is_async and not r.is_async):
                 sweepers[key] = r
         t = time.monotonic()

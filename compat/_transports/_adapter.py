@@ -96,6 +96,10 @@ def build_transports(lib: ModuleType) -> tuple[type, type]:
             return _response(self.app.dispatch(local), is_async=False)
 
         def close(self) -> None:
+            # client.close(): the real API's runs went on without their client; ours get
+            # Options.exit_wait to finish over the connections about to close (the store,
+            # shared by the process's clients, stays open)
+            self.app.wind_down()
             self.fallback.close()
 
     class AsyncLocalTransport(lib.AsyncBaseTransport):  # type: ignore[name-defined,misc]
@@ -123,6 +127,8 @@ def build_transports(lib: ModuleType) -> tuple[type, type]:
             return _response(await self.app.adispatch(local), is_async=True)
 
         async def aclose(self) -> None:
+            # the runs are tasks on this loop: wait in a thread, never blocking them
+            await asyncio.to_thread(self.app.wind_down)
             await self.fallback.aclose()
 
     return LocalTransport, AsyncLocalTransport

@@ -67,6 +67,8 @@ class Store:
         has ``COMPAT_AUTO_MIGRATE=0``); when off, an older schema raises
         SchemaUpgradeRequired. A newer one always raises SchemaVersionError."""
         self.url = url
+        #: set by close(); background work (lease renewals, sweeps) leaves a closed store alone
+        self.closed = False
         self.engine: Engine = make_engine(url)
         if migrate is None:
             migrate = os.environ.get("COMPAT_AUTO_MIGRATE", "1").strip().lower() not in _OFF
@@ -98,6 +100,8 @@ class Store:
             repo.conn.exec_driver_sql("SELECT 1").fetchone()
 
     def close(self) -> None:
+        """Close the pool's connections; background lease work stops using this store."""
+        self.closed = True
         self.engine.dispose()
 
     def __repr__(self) -> str:

@@ -530,3 +530,26 @@ async def test_create_and_run_tool_resources_join_the_assistants(
     assert run.to_dict()["tool_resources"] == {"code_interpreter": {"file_ids": ["file-run"]}}
     ci = [x for x in emulator.requests[-1]["tools"] if x["type"] == "code_interpreter"][0]
     assert ci["container"]["file_ids"] == ["file-a", "file-run"]
+
+
+async def test_closing_the_client_does_not_cut_its_runs_short(
+    make_client: Any, emulator: Any
+) -> None:
+    """A script that creates a run and leaves ``with OpenAI() as client:`` (or a request
+    handler that closes its client) before the run ends: the real API's run went on and
+    completed; here it finishes before close returns (within ``Options.exit_wait``)."""
+    first = make_client()
+    a = await aw(first.beta.assistants.create(model="gpt-4o"))
+    t = await aw(
+        first.beta.threads.create(messages=[{"role": "user", "content": "Tell me a story " * 8}])
+    )
+    emulator.delta_delay = 0.03  # still streaming when the client closes
+    run = await aw(first.beta.threads.runs.create(thread_id=t.id, assistant_id=a.id))
+    await asyncio.sleep(0.2)
+    await aw(first.close())
+    emulator.delta_delay = 0.0
+    later = make_client()
+    run = await aw(later.beta.threads.runs.retrieve(run.id, thread_id=t.id))
+    assert run.status == "completed", run.last_error
+    reply = (await aw(later.beta.threads.messages.list(t.id, run_id=run.id))).data
+    assert reply and reply[0].content[0].text.value.startswith("You said: Tell me a story")

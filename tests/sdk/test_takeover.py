@@ -444,3 +444,43 @@ def test_requests_during_a_store_outage_are_retried_by_the_sdk(
     msg = c.beta.threads.messages.create(t.id, role="user", content="after the outage")
     assert flaky.refused >= 1
     assert [m.id for m in c.beta.threads.messages.list(t.id)] == [msg.id]  # stored once
+
+
+@pytest.mark.parametrize(
+    "db_url", [pytest.param("postgres", marks=pytest.mark.postgres)], indirect=True
+)
+def test_closed_clients_and_stores_leave_no_connections(emulator: Any, db_url: str) -> None:
+    """A long-lived process opens and closes clients (a web app per request, a test suite
+    per test): once a client and its store are closed, nothing reconnects in the
+    background (a runner polling a closed store once exhausted PostgreSQL's connections)."""
+    import psycopg
+
+    import compat.store as store
+
+    name = "compat_leak_" + os.urandom(4).hex()
+    url = f"{db_url}&application_name={name}"
+    s = store.Store(url)
+    clients = []
+    for _ in range(3):
+        c = compat.OpenAI(
+            base_url=emulator.base_url,
+            api_key="sk-test",
+            store=s,
+            max_retries=0,
+            compat_options=Options(lease_seconds=0.3),
+        )
+        a = c.beta.assistants.create(model="gpt-4o")
+        t = c.beta.threads.create(messages=[{"role": "user", "content": "hi"}])
+        run = c.beta.threads.runs.create_and_poll(thread_id=t.id, assistant_id=a.id)
+        assert run.status == "completed"
+        clients.append(c)  # kept referenced, as an app's globals would
+    clients[0].close()
+    s.close()
+    time.sleep(1.0)  # several sweeps' worth of the keeper's ticks
+
+    dsn = db_url.split("?")[0].replace("postgresql+psycopg://", "postgresql://")
+    with psycopg.connect(dsn) as conn:
+        (n,) = conn.execute(
+            "SELECT count(*) FROM pg_stat_activity WHERE application_name = %s", (name,)
+        ).fetchone()  # type: ignore[misc]
+    assert n == 0
