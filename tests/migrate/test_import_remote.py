@@ -102,11 +102,8 @@ def test_endpoint_errors_get_one_line_reasons(
 
 
 def test_import_killed_halfway_then_rerun_leaves_every_object_once(
-    tmp_path: Path, export_data: Data, capsys: pytest.CaptureFixture[str]
+    tmp_path: Path, db_url: str, export_data: Data, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    # SQLite: the store whose atomicity rests on the file's journal (PostgreSQL's
-    # transactions are exercised by the tests above; a second subprocess costs ~10 s)
-    db_url = f"sqlite:///{tmp_path}/kill.db"
     export_data = {**export_data, "threads": export_data["threads"][:20]}
     ids = _ids_file(tmp_path, export_data)
     with LegacyAssistantsServer(export_data, latency=0.01) as legacy:
