@@ -64,10 +64,21 @@ class Recorded:
 
 @dataclass
 class Turn:
-    """The user's message(s) of one turn and, when known, the recorded outcome."""
+    """The user's message(s) of one turn and, when known, the recorded outcome.
+
+    ``user`` is each message's text (what reports show); ``messages``, when a recorded
+    message had more than text (images, attachments), holds each message's
+    ``messages.create`` parameters, so the replay sends what the user sent."""
 
     user: list[str]
     recorded: Recorded | None = None
+    messages: list[dict[str, Any]] = field(default_factory=list)
+
+    def message_params(self) -> list[dict[str, Any]]:
+        """``messages.create`` parameters (besides thread and role) of each user message."""
+        if self.messages:
+            return self.messages
+        return [{"content": text or " "} for text in self.user]
 
 
 @dataclass
@@ -80,6 +91,9 @@ class Case:
     instructions: str | None = None
     tools: list[dict[str, Any]] = field(default_factory=list)
     source: str = "scripted"
+    #: the recorded assistant's and thread's tool_resources (vector stores, files)
+    tool_resources: dict[str, Any] | None = None
+    thread_tool_resources: dict[str, Any] | None = None
 
     def recorded_outputs(self) -> dict[tuple[str, str], str]:
         """Recorded tool outputs by ``(name, canonical arguments)``."""
@@ -136,6 +150,39 @@ def _message_text(message: dict[str, Any]) -> str:
             text = part.get("text")
             texts.append(text.get("value", "") if isinstance(text, dict) else str(text or ""))
     return "\n".join(texts)
+
+
+def _create_params(message: dict[str, Any]) -> dict[str, Any]:
+    """``messages.create`` parameters that re-send a recorded user message: its content
+    parts (text, image_file, image_url) and attachments."""
+    parts: list[dict[str, Any]] = []
+    content = message.get("content")
+    for part in content if isinstance(content, list) else []:
+        if not isinstance(part, dict):
+            continue
+        kind = part.get("type")
+        if kind == "text":
+            text = part.get("text")
+            value = text.get("value", "") if isinstance(text, dict) else str(text or "")
+            parts.append({"type": "text", "text": value or " "})
+        elif kind in ("image_file", "image_url") and isinstance(part.get(kind), dict):
+            parts.append({"type": kind, kind: _drop_none(part[kind])})
+    params: dict[str, Any] = {"content": parts or _message_text(message) or " "}
+    attachments = [
+        _drop_none({"file_id": a.get("file_id"), "tools": a.get("tools")})
+        for a in message.get("attachments") or []
+        if isinstance(a, dict) and a.get("file_id")
+    ]
+    if attachments:
+        params["attachments"] = attachments
+    return params
+
+
+def _only_text(params: dict[str, Any]) -> bool:
+    content = params["content"]
+    return "attachments" not in params and (
+        isinstance(content, str) or all(p["type"] == "text" for p in content)
+    )
 
 
 def tool_calls_of_steps(steps: Iterable[dict[str, Any]]) -> list[ToolCall]:
@@ -199,12 +246,15 @@ def case_from_record(
     turns: list[Turn] = []
     answers: list[list[str]] = []
     turn_runs: list[list[dict[str, Any]]] = []
+    sent: list[list[dict[str, Any]]] = []  # each turn's messages.create parameters
     for msg in record.messages:
         if msg.get("role") == "user":
             if turns and not answers[-1] and not turn_runs[-1]:
                 turns[-1].user.append(_message_text(msg))  # consecutive user messages
+                sent[-1].append(_create_params(msg))
             else:
                 turns.append(Turn([_message_text(msg)]))
+                sent.append([_create_params(msg)])
                 answers.append([])
                 turn_runs.append([])
         elif turns:
@@ -219,8 +269,10 @@ def case_from_record(
     for i, rs in enumerate(turn_runs):
         if not rs and spare and (answers[i] or len(spare) >= len(turn_runs) - i):
             rs.append(spare.pop(0))
-    for turn, texts, rs in zip(turns, answers, turn_runs, strict=True):
+    for turn, texts, rs, params in zip(turns, answers, turn_runs, sent, strict=True):
         turn.recorded = _recorded(texts, rs, record.steps) if (texts or rs) else None
+        if not all(_only_text(p) for p in params):
+            turn.messages = params
     first = next((r for rs in turn_runs for r in rs), None) or {}
     assistant = (assistants or {}).get(str(first.get("assistant_id"))) or {}
     tools = first.get("tools") if first.get("tools") is not None else assistant.get("tools")
@@ -231,7 +283,21 @@ def case_from_record(
         instructions=first.get("instructions") or assistant.get("instructions"),
         tools=[_drop_none(t) for t in tools or []],
         source="recorded",
+        tool_resources=_resources(assistant.get("tool_resources")),
+        thread_tool_resources=_resources((record.thread or {}).get("tool_resources")),
     )
+
+
+def _resources(value: Any) -> dict[str, Any] | None:
+    """tool_resources as create parameters: only the ids (null or empty parts dropped)."""
+    if not isinstance(value, dict):
+        return None
+    out: dict[str, Any] = {}
+    for tool, key in (("code_interpreter", "file_ids"), ("file_search", "vector_store_ids")):
+        ids = (value.get(tool) or {}).get(key) if isinstance(value.get(tool), dict) else None
+        if ids:
+            out[tool] = {key: list(ids)}
+    return out or None
 
 
 def _drop_none(value: Any) -> Any:

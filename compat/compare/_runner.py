@@ -297,22 +297,28 @@ def _run_unit(
     results: list[dict[str, Any]] = []
     try:
         client = clients.get(variant)
+        extra: dict[str, Any] = {}
+        if case.tool_resources:
+            extra["tool_resources"] = case.tool_resources
         assistant = client.beta.assistants.create(
             model=case.model or DEFAULT_MODEL,
             instructions=case.instructions,
             tools=case.tools,
             name=f"compare {case.id}"[:256],
+            **extra,
         )
-        thread = client.beta.threads.create()
+        thread = (
+            client.beta.threads.create(tool_resources=case.thread_tool_resources)
+            if case.thread_tool_resources
+            else client.beta.threads.create()
+        )
         runner = _TurnRunner(client, case, variant, settings)
         for turn in case.turns:
             if settings.stop.is_set():
                 break
             try:
-                for text in turn.user:
-                    client.beta.threads.messages.create(
-                        thread_id=thread.id, role="user", content=text or " "
-                    )
+                for params in turn.message_params():
+                    client.beta.threads.messages.create(thread_id=thread.id, role="user", **params)
                 results.append(runner.run_turn(thread.id, assistant.id))
             except Exception as exc:  # this turn failed; later turns still run
                 results.append(_result(status="error", error=_error_text(exc)))

@@ -250,3 +250,45 @@ def test_cli_tools_option_answers_calls(recordings: Any, tmp_path: Path) -> None
     bad = [*argv[:-1], str(tmp_path / "r2")]
     bad[bad.index(f"{module}:answer")] = "no_such_module_xyz:answer"
     assert main(bad) == 2
+
+
+def test_replay_sends_what_the_user_sent(emulator: ResponsesEmulator, tmp_path: Path) -> None:
+    """A recorded user message with an image and an attachment, on an assistant with a
+    vector store: the replayed turn sends the same image, file and vector store upstream."""
+    url = f"sqlite:///{tmp_path}/app.db"
+    client = compat.OpenAI(base_url=emulator.base_url, api_key="sk", store=url, max_retries=0)
+    doc = client.files.create(
+        file=("notes.txt", b"The launch is on Tuesday."), purpose="assistants"
+    )
+    img = client.files.create(file=("chart.png", b"\x89PNG fake"), purpose="vision")
+    vs = client.vector_stores.create(name="docs", file_ids=[doc.id])
+    asst = client.beta.assistants.create(
+        model="gpt-4o",
+        tools=[{"type": "file_search"}],
+        tool_resources={"file_search": {"vector_store_ids": [vs.id]}},
+    )
+    t = client.beta.threads.create()
+    client.beta.threads.messages.create(
+        t.id,
+        role="user",
+        content=[
+            {"type": "text", "text": "What does this chart say about the launch?"},
+            {"type": "image_file", "image_file": {"file_id": img.id, "detail": "low"}},
+        ],
+        attachments=[{"file_id": doc.id, "tools": [{"type": "file_search"}]}],
+    )
+    run = client.beta.threads.runs.create_and_poll(thread_id=t.id, assistant_id=asst.id)
+    assert run.status == "completed"
+
+    [case] = compare.cases_from_store(url)
+    assert case.tool_resources == {"file_search": {"vector_store_ids": [vs.id]}}
+    assert case.turns[0].user == ["What does this chart say about the launch?"]
+    emulator.requests.clear()
+    report = _run(emulator, [case], "recorded", "a:model=gpt-4.1")
+    assert report.result(case.id, "a")["status"] == "completed"
+    [request] = [r for r in emulator.requests if r.get("model") == "gpt-4.1"]
+    sent = json.dumps(request)
+    assert img.id in sent and '"detail": "low"' in sent  # the image, as the user sent it
+    [search] = [x for x in request["tools"] if x["type"] == "file_search"]
+    assert vs.id in search["vector_store_ids"]  # the assistant's store ...
+    assert len(search["vector_store_ids"]) == 2  # ... and the attachment's thread store
