@@ -97,7 +97,7 @@ class ReadThrough:
                 log.error("read-through of %s %s: the store failed: %s", *key, exc)
                 return error_response(server_error(), "req_" + secrets.token_hex(16), retry=True)
         if req.method == "DELETE":
-            # deleted here: never bring it back from the legacy endpoint in this process
+            # deleted here: not fetched again (the store remembers it for other processes)
             for key in _keys_of(req):
                 self._local.add(key)
         return None
@@ -109,6 +109,8 @@ class ReadThrough:
                 return
             with self.store.read() as repo:
                 present = repo.get(kind, id_) is not None  # type: ignore[arg-type]
+                # deleted here (by any process, before any restart): 404 like the real API
+                present = present or repo.was_deleted(kind, id_)  # type: ignore[arg-type]
             if present:
                 self._local.add(key)
                 return

@@ -6,6 +6,7 @@ Imports: sqlalchemy, own modules.
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any, Literal
@@ -154,12 +155,20 @@ class Repo:
 
     def delete(self, kind: Kind, id_: str, *, tenant: str | None = None) -> bool:
         """Delete one object; False when it did not exist (or, for an assistant or thread,
-        belongs to another tenant than ``tenant``)."""
+        belongs to another tenant than ``tenant``). A deleted assistant or thread is
+        remembered (``was_deleted``)."""
         t = _t(kind)
         stmt = delete(t).where(t.c.id == id_)
         if tenant is not None and kind in ("assistant", "thread"):
             stmt = stmt.where(t.c.tenant == tenant)
-        return bool(self.conn.execute(stmt).rowcount)
+        gone = bool(self.conn.execute(stmt).rowcount)
+        if gone and kind in ("assistant", "thread"):
+            self._exec_sql(_REMEMBER_DELETED, (kind, id_, int(time.time())))
+        return gone
+
+    def was_deleted(self, kind: Kind, id_: str) -> bool:
+        """True when the assistant or thread ``id_`` was deleted from this store."""
+        return self._exec_sql(_WAS_DELETED, (kind, id_)).fetchone() is not None
 
     def page(
         self,
@@ -508,6 +517,11 @@ _TABLE_OF = {k: TABLES[k].__tablename__ for k in TABLES}  # type: ignore[attr-de
 _SELECT_BODY = {k: f"SELECT body FROM {t} WHERE id = ?" for k, t in _TABLE_OF.items()}
 _RUN_WITH_STATE = "SELECT body, state FROM compat_run WHERE id = ?"
 _LEASE_OF = "SELECT owner, lease_until FROM compat_run WHERE id = ?"
+# ON CONFLICT: an imported object deleted again (SQLite 3.24+ and PostgreSQL both take it)
+_REMEMBER_DELETED = (
+    "INSERT INTO compat_deleted (kind, id, deleted_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING"
+)
+_WAS_DELETED = "SELECT 1 FROM compat_deleted WHERE kind = ? AND id = ?"
 _RUN_WITH_LEASE = "SELECT body, lease_until FROM compat_run WHERE id = ?"
 #: the same reads, only when the object (or the thread it is in) is the tenant's
 _SCOPED_BODY = {

@@ -151,6 +151,16 @@ class ApiKeyRow(SQLModel, table=True):
     revoked_at: int | None = Field(default=None, sa_column=Column(BigInteger, nullable=True))
 
 
+class DeletedRow(SQLModel, table=True):
+    """An assistant or thread deleted here (kept in the delete's transaction): read-through
+    never brings it back from a legacy endpoint, whichever process asks later."""
+
+    __tablename__ = "compat_deleted"
+    kind: str = Field(sa_column=Column(String(16), primary_key=True))
+    id: str = Field(sa_column=Column(String(64), primary_key=True))
+    deleted_at: int = Field(sa_column=Column(BigInteger, nullable=False))
+
+
 TABLES: dict[str, type[SQLModel]] = {
     "assistant": AssistantRow,
     "thread": ThreadRow,

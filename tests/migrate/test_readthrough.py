@@ -148,3 +148,34 @@ def test_wrap_reads_through_a_base_url_with_the_clients_key(
     assert legacy.calls == [("GET", f"/v1/assistants/{assistant['id']}")]
     client.beta.assistants.retrieve(assistant["id"])
     assert len(legacy.calls) == 1
+
+
+def test_deleted_here_stays_deleted_in_every_process(
+    legacy: LegacyAssistantsServer, emulator: ResponsesEmulator, export_data: Data, db_url: str
+) -> None:
+    """An old thread and assistant deleted through one client (one worker of an app) are not
+    brought back from the legacy endpoint by another client, or after a restart."""
+    tid = export_data["threads"][3]["id"]
+    aid = export_data["assistants"][1]["id"]
+
+    def client() -> compat.OpenAI:  # a new client: a new worker, or the app restarted
+        return compat.OpenAI(
+            base_url=emulator.base_url,
+            api_key="sk-test",
+            store=db_url,
+            max_retries=0,
+            legacy=openai.OpenAI(base_url=legacy.base_url, api_key=KEY, max_retries=0),
+        )
+
+    with client() as worker_a:
+        assert worker_a.beta.threads.delete(tid).deleted  # fetched, then deleted
+        assert worker_a.beta.assistants.delete(aid).deleted
+    before = len(legacy.calls)
+    with client() as worker_b:
+        with pytest.raises(openai.NotFoundError):
+            worker_b.beta.threads.retrieve(tid)
+        with pytest.raises(openai.NotFoundError):
+            worker_b.beta.threads.messages.list(tid)
+        with pytest.raises(openai.NotFoundError):
+            worker_b.beta.assistants.retrieve(aid)
+    assert len(legacy.calls) == before  # not even asked

@@ -248,7 +248,7 @@ def test_head_is_the_scripts_head_and_the_chain_is_linear() -> None:
     script = ScriptDirectory(str(Path(migrations.__file__).parent))
     assert script.get_heads() == [migrations.HEAD]
     chain = [s.revision for s in script.walk_revisions("base", "heads")]
-    assert chain == ["0004", "0003", "0002", "0001"]
+    assert chain == ["0005", "0004", "0003", "0002", "0001"]
     assert store.SCHEMA_VERSION == 4
 
 
@@ -294,7 +294,7 @@ def test_release_database_upgrades_in_place(db_url: str, other_url: str, release
     assert (before.revision, before.schema_version, before.at_head) == (None, release[1], False)
     s = _opened(db_url)
     after = store.schema_state(db_url)
-    assert (after.revision, after.schema_version, after.at_head) == ("0004", 4, True)
+    assert (after.revision, after.schema_version, after.at_head) == ("0005", 4, True)
     assert _metadata_diffs(db_url) == []
     store.upgrade_schema(other_url)  # a fresh database at head
     assert _schema(db_url, ordered=False) == _schema(other_url, ordered=False)
@@ -344,7 +344,7 @@ def test_a_fresh_store_is_created_at_head(db_url: str) -> None:
     _opened(db_url)
     state = store.schema_state(db_url)
     assert state.at_head and state.tables == migrations.TABLE_NAMES
-    assert _sql(db_url, "SELECT version_num FROM alembic_version") == [("0004",)]
+    assert _sql(db_url, "SELECT version_num FROM alembic_version") == [("0005",)]
 
 
 def test_rows_whose_thread_or_run_is_gone_are_deleted_by_revision_0003(db_url: str) -> None:
@@ -382,7 +382,7 @@ def test_a_newer_revision_is_refused(db_url: str, capsys: Any) -> None:
     _sql(db_url, "UPDATE alembic_version SET version_num = '0099'")
     with pytest.raises(store.SchemaVersionError) as err:
         store.Store(db_url)
-    assert "'0099'" in str(err.value) and "'0004'" in str(err.value)
+    assert "'0099'" in str(err.value) and "'0005'" in str(err.value)
     with pytest.raises(store.SchemaVersionError):
         store.upgrade_schema(db_url)
     assert cli.main(["db", "check", "--database", db_url]) == 2
@@ -463,17 +463,17 @@ def test_db_commands(db_url: str, capsys: Any, monkeypatch: Any) -> None:
         return rc, captured.out + captured.err
 
     rc, out = run("current", "--database", db_url)
-    assert rc == 0 and "schema_version 1" in out and "0004" in out
+    assert rc == 0 and "schema_version 1" in out and "0005" in out
     rc, out = run("check", "--database", db_url)
     assert rc == 1 and "assistants-compat db upgrade" in out
     monkeypatch.setenv("COMPAT_DATABASE_URL", db_url)  # the default: the client's resolution
     rc, out = run("upgrade")
-    assert rc == 0 and "upgraded from schema_version 1 to 0004 (head)" in out
-    assert run("check") == (0, f"{store.schema_state().database}: at revision 0004 (head)\n")
+    assert rc == 0 and "upgraded from schema_version 1 to 0005 (head)" in out
+    assert run("check") == (0, f"{store.schema_state().database}: at revision 0005 (head)\n")
     rc, out = run("current")
-    assert rc == 0 and "0004 (head)" in out
+    assert rc == 0 and "0005 (head)" in out
     rc, out = run("upgrade")
-    assert rc == 0 and "already at revision 0004" in out
+    assert rc == 0 and "already at revision 0005" in out
     proc = subprocess.run(  # the installed entry point
         [
             sys.executable,

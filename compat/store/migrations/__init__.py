@@ -35,21 +35,22 @@ from sqlmodel import SQLModel
 
 from .._db import is_memory, schema_transaction, transaction
 from .._errors import SchemaUpgradeRequired, SchemaVersionError
-from .._tables import SCHEMA_VERSION, TABLES, ApiKeyRow, Meta
+from .._tables import SCHEMA_VERSION, TABLES, ApiKeyRow, DeletedRow, Meta
 from ._released import released_schema
 
 #: The newest revision (tests check it is the scripts' head).
-HEAD = "0004"
+HEAD = "0005"
 #: ``schema_version`` of a database made before Alembic -> the revision it is stamped with.
 LEGACY_REVISIONS = {1: "0001", 2: "0002"}
-#: Our tables (a database may hold others: they are left alone).
-TABLE_NAMES = frozenset(t.__tablename__ for t in (Meta, ApiKeyRow, *TABLES.values()))  # type: ignore[attr-defined]
+#: Our tables' rows (a database may hold other tables: they are left alone).
+_ROWS = (Meta, ApiKeyRow, DeletedRow, *TABLES.values())
+TABLE_NAMES = frozenset(t.__tablename__ for t in _ROWS)  # type: ignore[attr-defined]
 _DIR = Path(__file__).parent
 
 
 def _head_tables() -> list[Any]:
     """Our tables in store/_tables.py: the schema at ``HEAD``."""
-    return [t.__table__ for t in (Meta, ApiKeyRow, *TABLES.values())]  # type: ignore[attr-defined]
+    return [t.__table__ for t in _ROWS]  # type: ignore[attr-defined]
 
 
 def include_name(name: str | None, type_: str, _parents: Any) -> bool:
