@@ -6,6 +6,8 @@ Imports: click; compat.server and uvicorn lazily.
 from __future__ import annotations
 
 import os
+import shutil
+import tempfile
 
 import click
 
@@ -80,6 +82,7 @@ def serve(
     from ..server import Server, ServerConfig
     from ..server.config import ENV_CONFIG, MAX_BODY_BYTES, ConfigError
     from ..server.logs import configure
+    from ..server.metrics import MULTIPROC_ENV
 
     config = ServerConfig(
         database=store.resolve_url(database),
@@ -108,10 +111,19 @@ def serve(
         uvicorn.run(app, **common)  # type: ignore[arg-type]
     else:
         os.environ[ENV_CONFIG] = config.to_env()  # names of key variables, never keys
-        uvicorn.run(
-            "compat.server:app_from_env",
-            factory=True,
-            workers=workers,
-            **common,  # type: ignore[arg-type]
-        )
+        # the workers' metrics meet in one fresh directory, so /metrics adds them all up
+        # (a directory the operator set is theirs to keep empty between starts)
+        shared = None
+        if not os.environ.get(MULTIPROC_ENV):
+            shared = os.environ[MULTIPROC_ENV] = tempfile.mkdtemp(prefix="compat-metrics-")
+        try:
+            uvicorn.run(
+                "compat.server:app_from_env",
+                factory=True,
+                workers=workers,
+                **common,  # type: ignore[arg-type]
+            )
+        finally:
+            if shared is not None:
+                shutil.rmtree(shared, ignore_errors=True)
     return 0

@@ -34,7 +34,7 @@ from ..store import Store, StoreUnavailable
 from . import logs, passthrough
 from .config import ServerConfig, TenantUpstream
 from .keys import KeyCache, mask
-from .metrics import Metrics
+from .metrics import CONTENT_TYPE, Metrics
 
 log = logging.getLogger("compat.server")
 
@@ -430,9 +430,8 @@ class Server:
             runs = await loop.run_in_executor(self._pool, counts)
         except StoreUnavailable:
             runs = {}
-        text = self.metrics.render(runs).encode()
-        ctype = "text/plain; version=0.0.4; charset=utf-8"
-        await self._write(send, LocalResponse(200, [("content-type", ctype)], text))
+        text = self.metrics.render(runs)
+        await self._write(send, LocalResponse(200, [("content-type", CONTENT_TYPE)], text))
 
 
 def _timeout_of(headers: dict[str, str]) -> float | None:

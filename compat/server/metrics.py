@@ -1,75 +1,80 @@
-"""Prometheus text metrics of one server process: requests by route and status, upstream
-latency (time to the response's headers) by path, and runs by status (read from the
-store at each scrape, so it is the same for every worker).
-Imports: stdlib only.
+"""Prometheus metrics of the server: requests by route and status, upstream latency (time to
+the response's headers) by path, and runs by status (read from the store at each scrape).
+
+With several workers (``serve --workers N``) every worker records into the files of one
+directory, ``$PROMETHEUS_MULTIPROC_DIR`` (prometheus_client's multiprocess mode, set up by
+``serve``), and a scrape answered by any worker adds them all up: the figures are the
+server's, not one worker's.
+Imports: prometheus_client.
 """
 
 from __future__ import annotations
 
-import bisect
-import threading
-from collections import Counter
+import os
+
+import prometheus_client
+from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.multiprocess import MultiProcessCollector
+from prometheus_client.registry import Collector
 
 #: upstream latency histogram buckets (seconds)
 BUCKETS = (0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0)
+#: the variable naming the shared directory (read by prometheus_client at import)
+MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
+CONTENT_TYPE = prometheus_client.CONTENT_TYPE_LATEST
+
+# *_created samples (one per label set) would double the output for nothing a dashboard uses
+prometheus_client.disable_created_metrics()
 
 
-def _label(value: str) -> str:
-    return value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
+class _Runs(Collector):
+    """``compat_runs``: the store's runs by status, as read for this scrape."""
+
+    def __init__(self, counts: dict[str, int]) -> None:
+        self.counts = counts
+
+    def collect(self) -> list[GaugeMetricFamily]:  # type: ignore[override]
+        g = GaugeMetricFamily("compat_runs", "Runs in the store, by status.", labels=["status"])
+        for status, n in sorted(self.counts.items()):
+            g.add_metric([status], n)
+        return [g]
 
 
 class Metrics:
-    """Counters and a histogram, safe to update from any thread."""
+    """The server's counters and histogram; safe to update from any thread."""
 
     def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self.requests: Counter[tuple[str, str, int]] = Counter()
-        self._upstream: dict[str, list[float]] = {}  # path -> bucket counts, +Inf, sum
+        self.shared_dir = os.environ.get(MULTIPROC_ENV) or None
+        # in multiprocess mode the values live in the directory's files, not a registry
+        self._registry = None if self.shared_dir else CollectorRegistry()
+        self._requests = Counter(
+            "compat_requests",
+            "HTTP requests answered, by route and status.",
+            ["method", "route", "status"],
+            registry=self._registry,
+        )
+        self._upstream = Histogram(
+            "compat_upstream_latency_seconds",
+            "Upstream time to response headers.",
+            ["path"],
+            buckets=BUCKETS,
+            registry=self._registry,
+        )
 
     def request(self, method: str, route: str, status: int) -> None:
-        with self._lock:
-            self.requests[(method, route, status)] += 1
+        self._requests.labels(method, route, str(status)).inc()
 
     def upstream(self, path: str, seconds: float) -> None:
-        with self._lock:
-            h = self._upstream.setdefault(path, [0.0] * (len(BUCKETS) + 2))
-            h[bisect.bisect_left(BUCKETS, seconds)] += 1
-            h[-1] += seconds
+        self._upstream.labels(path).observe(seconds)
 
-    def render(self, runs_by_status: dict[str, int]) -> str:
-        """The exposition text."""
-        out = [
-            "# HELP compat_requests_total HTTP requests answered, by route and status.",
-            "# TYPE compat_requests_total counter",
-        ]
-        with self._lock:
-            requests = sorted(self.requests.items())
-            upstream = {k: list(v) for k, v in sorted(self._upstream.items())}
-        for (method, route, code), n in requests:
-            out.append(
-                f'compat_requests_total{{method="{method}",route="{_label(route)}",'
-                f'status="{code}"}} {n}'
-            )
-        out += [
-            "# HELP compat_runs Runs in the store, by status.",
-            "# TYPE compat_runs gauge",
-        ]
-        for status, count in sorted(runs_by_status.items()):
-            out.append(f'compat_runs{{status="{_label(status)}"}} {count}')
-        out += [
-            "# HELP compat_upstream_latency_seconds Upstream time to response headers.",
-            "# TYPE compat_upstream_latency_seconds histogram",
-        ]
-        for path, h in upstream.items():
-            cumulative = 0.0
-            for bound, hits in zip((*BUCKETS, "+Inf"), h[:-1], strict=True):
-                cumulative += hits
-                out.append(
-                    f'compat_upstream_latency_seconds_bucket{{path="{_label(path)}",'
-                    f'le="{bound}"}} {cumulative:g}'
-                )
-            out.append(f'compat_upstream_latency_seconds_sum{{path="{_label(path)}"}} {h[-1]:.6f}')
-            out.append(
-                f'compat_upstream_latency_seconds_count{{path="{_label(path)}"}} {cumulative:g}'
-            )
-        return "\n".join(out) + "\n"
+    def render(self, runs_by_status: dict[str, int]) -> bytes:
+        """The exposition text (every worker's figures in multiprocess mode)."""
+        if self._registry is None:
+            registry = CollectorRegistry()
+            MultiProcessCollector(registry, path=self.shared_dir)
+        else:
+            registry = self._registry
+        runs = CollectorRegistry()
+        runs.register(_Runs(runs_by_status))
+        return generate_latest(registry) + generate_latest(runs)

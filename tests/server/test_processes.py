@@ -11,6 +11,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -127,6 +128,20 @@ def test_a_run_started_through_one_server_is_served_by_another(
     assert via_a.beta.threads.runs.poll(thread_id=t.id, run_id=run.id).status == "cancelled"
     emulator.delta_delay = 0.0
 
+    # /metrics of the two-worker server counts the server's requests, whichever worker
+    # answers (how workers add up: test_metrics_of_workers_add_up)
+    root_a = str(via_a.base_url).rstrip("/").removesuffix("/v1")
+    auth = {"Authorization": f"Bearer {via_a.api_key}"}
+    with ThreadPoolExecutor(10) as pool:  # new connections at once
+        answers = list(
+            pool.map(lambda _: httpx.get(f"{root_a}/v1/assistants", headers=auth), range(40))
+        )
+    assert all(r.status_code == 200 for r in answers)
+    listed = 'compat_requests_total{method="GET",route="/v1/assistants",status="200"} 40.0'
+    for _ in range(4):
+        text = httpx.get(f"{root_a}/metrics").text
+        assert listed in text and 'compat_runs{status="cancelled"} 1.0' in text
+
     for p in procs:
         p.send_signal(signal.SIGTERM)
     for p in procs:
@@ -138,3 +153,23 @@ def test_a_run_started_through_one_server_is_served_by_another(
     assert {x["tenant"] for x in requests} == {"acme"}
     text = "\n".join(log.read_text() for log in logs)
     assert SECRET not in text and UPSTREAM_KEY not in text
+
+
+def test_metrics_of_workers_add_up(tmp_path: Path) -> None:
+    """Each worker records into the shared directory ``serve --workers`` sets up; a scrape
+    answered by any of them shows the sum (not that worker's share)."""
+    env = {**os.environ, "PROMETHEUS_MULTIPROC_DIR": str(tmp_path)}
+    worker = (
+        "from compat.server.metrics import Metrics\n"
+        "m = Metrics()\n"
+        "for _ in range({n}): m.request('GET', '/v1/assistants', 200)\n"
+        "m.upstream('/responses', 0.2)\n"
+    )
+    for n in (3, 4):  # two workers, one after the other
+        subprocess.run([sys.executable, "-c", worker.format(n=n)], env=env, check=True)
+    scrape = "from compat.server.metrics import Metrics\nprint(Metrics().render({}).decode())"
+    out = subprocess.run(
+        [sys.executable, "-c", scrape], env=env, check=True, capture_output=True, text=True
+    ).stdout
+    assert 'compat_requests_total{method="GET",route="/v1/assistants",status="200"} 7.0' in out
+    assert 'compat_upstream_latency_seconds_count{path="/responses"} 2.0' in out
