@@ -364,12 +364,6 @@ class Repo:
         stmt = select(t.c.status, func.count()).group_by(t.c.status)
         return {str(s): int(n) for s, n in self.conn.execute(stmt)}
 
-    def tenant_of_thread(self, thread_id: str) -> str | None:
-        """Whose thread it is (None when it does not exist)."""
-        row = self._exec_sql("SELECT tenant FROM compat_thread WHERE id = ?", (thread_id,))
-        row = row.fetchone()
-        return None if row is None else str(row[0])
-
     def run_with_lease(
         self, run_id: str, *, tenant: str | None = None
     ) -> tuple[dict[str, Any], int] | None:
