@@ -334,9 +334,16 @@ class Segment:
             effects, self._pending = [*self._pending, *effects], []
         if has_writes(effects):
             self.write(lambda repo: apply_effects(repo, effects))
-        self.publish(effects)
+        if self.finished:
+            # before the end goes out: a reader acting on it at once (tool outputs submitted
+            # from a stream handler) queues the next segment, which must find no claim here;
+            # the release also wakes this run's pollers
+            self.release()
+            self.publish(effects, wake_pollers=False)
+        else:
+            self.publish(effects)
 
-    def publish(self, effects: list[Effect]) -> None:
+    def publish(self, effects: list[Effect], *, wake_pollers: bool = True) -> None:
         run_changed = False
         for e in effects:
             if isinstance(e, Emit):
@@ -345,7 +352,7 @@ class Segment:
                 run_changed = run_changed or (
                     e.event.startswith("thread.run.") and ".step." not in e.event
                 )
-        if run_changed:
+        if run_changed and wake_pollers:
             self.sv.runner.watch.notify(self.run_id)
 
     def on_event(self, ev: Obj) -> None:

@@ -51,6 +51,8 @@ START_DELAY = 0.05
 #: background thread instead (a slow handler, or a stream never read)
 STALL_AFTER = 1.0
 _TICK = 0.2
+#: longest a newly queued segment waits for its previous segment's claim to be released (s)
+_FINISHING_WAIT = 5.0
 
 _owner: tuple[int, str] | None = None
 
@@ -106,6 +108,7 @@ class Runner:
         self.options = options
         self.watch = RunWatch()
         self._lock = threading.Lock()
+        self._released = threading.Condition(self._lock)  # a claim ended
         self._claims: dict[str, object] = {}
         self._cancels: set[str] = set()
         self._unstarted: set[str] = set()  # queued here, waiting for a poller or a thread
@@ -135,10 +138,21 @@ class Runner:
         return lease is not None and lease_lapsed(lease[1])
 
     # -- claims within this process ---------------------------------------------------------
-    def claim(self, run_id: str, *, unstarted: bool = False) -> object | None:
+    def claim(
+        self, run_id: str, *, unstarted: bool = False, next_segment: bool = False
+    ) -> object | None:
         """Claim the run for one thread or task of this process; None if one has it (or,
-        with ``unstarted``, if the run is no longer waiting to start here)."""
+        with ``unstarted``, if the run is no longer waiting to start here).
+
+        ``next_segment``: this caller just queued the run again (tool outputs submitted), so
+        a claim still held here is its previous segment's, between committing its end and
+        releasing: wait for that release (bounded) rather than leave the new segment to
+        nobody."""
         with self._lock:
+            if unstarted and run_id not in self._unstarted:
+                return None  # a poller here started it (and may still be executing it)
+            if next_segment and run_id in self._claims:
+                self._released.wait_for(lambda: run_id not in self._claims, _FINISHING_WAIT)
             if run_id in self._claims or (unstarted and run_id not in self._unstarted):
                 return None
             token = object()
@@ -153,6 +167,7 @@ class Runner:
                 del self._claims[run_id]
                 self._cancels.discard(run_id)
                 self._handed.discard(run_id)
+                self._released.notify_all()
             else:
                 return
         self.watch.notify(run_id)
@@ -182,14 +197,14 @@ class Runner:
         ``feed`` is given (sync: in the reading thread), else None (it starts on its own)."""
         if self.is_async:
             self.remember_loop()
-            self._spawn_async(run_id, feed)
+            self._spawn_async(run_id, feed, next_segment=True)
             return feed.reader() if feed is not None else None
         if feed is None:
             with self._lock:
                 self._unstarted.add(run_id)
             _starter.later(self, run_id, time.monotonic() + START_DELAY)
             return None
-        token = self.claim(run_id)
+        token = self.claim(run_id, next_segment=True)
         if token is None:  # unreachable: the run was queued by this very call
             return feed.reader()
         stream = DrivenStream(RunDriver(self.services, run_id, feed, token), feed)
@@ -212,8 +227,8 @@ class Runner:
 
     def _spawn_thread(self, run_id: str, *, unstarted: bool = False) -> None:
         """Execute the run in a new daemon thread (``unstarted``: only if nobody here
-        started it meanwhile)."""
-        token = self.claim(run_id, unstarted=unstarted)
+        started it meanwhile: this client queued it, see ``claim``)."""
+        token = self.claim(run_id, unstarted=unstarted, next_segment=unstarted)
         if token is None:
             return
 
@@ -228,11 +243,13 @@ class Runner:
         if loop is not None:
             self._loop = loop
 
-    def _spawn_async(self, run_id: str, feed: Feed | None) -> bool:
+    def _spawn_async(self, run_id: str, feed: Feed | None, *, next_segment: bool = False) -> bool:
+        # never called on the loop's own thread (endpoints answer in worker threads): the
+        # claim may wait for a previous segment, which releases from a store thread
         loop = current_loop.get() or self._loop
         if loop is None or loop.is_closed() or not loop.is_running():
             return False
-        token = self.claim(run_id)
+        token = self.claim(run_id, next_segment=next_segment)
         if token is None:
             return True
         driver = AsyncRunDriver(self.services, run_id, feed, token)
@@ -539,13 +556,15 @@ class _Keeper:
         for r in runners:
             r.hand_over_stalled()
             r.renew()
+            if r.closed:  # finishing its own runs only
+                continue
             # one sweep per store and tenant, by a sync client when there is one
             key = (id(r.store), r.tenant)
-            if r.closed:
-                continue
             if key not in sweepers or (sweepers[key].is_async and not r.is_async):
                 sweepers[key] = r
         t = time.monotonic()
+        # stores and tenants nobody sweeps any more (their clients closed) are forgotten
+        self._next_sweep = {k: v for k, v in self._next_sweep.items() if k in sweepers}
         for key, r in sweepers.items():
             if t >= self._next_sweep.get(key, 0.0):
                 self._next_sweep[key] = t + r.options.lease_seconds / 3

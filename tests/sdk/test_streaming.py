@@ -3,7 +3,9 @@ Assistants events translated live from the emulator's Responses stream."""
 
 from __future__ import annotations
 
+import asyncio
 import json
+import time
 from typing import Any
 
 import pytest
@@ -392,3 +394,55 @@ async def test_create_and_stream_alias(client: Any, emulator: Any) -> None:
             final = s.get_final_messages()
     assert text == "via the older helper"
     assert final[0].content[0].text.value == text
+
+
+@pytest.fixture
+def slow_to_let_go(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The segment that asked for tool outputs is slow to wind down after saving that (a
+    loaded machine, a busy store thread): 0.3 s before it lets go of the run, and 0.3 s
+    after saving its last change. What a reader does the moment it sees requires_action
+    must not depend on that."""
+    from compat._engine import driver, runner
+
+    release, apply = runner.Runner.release, driver.Segment.apply
+
+    def slow_release(self: Any, run_id: str, token: object) -> None:
+        time.sleep(0.3)
+        release(self, run_id, token)
+
+    def slow_apply(self: Any, effects: Any) -> None:
+        apply(self, effects)
+        if self.finished:
+            time.sleep(0.3)
+
+    monkeypatch.setattr(runner.Runner, "release", slow_release)
+    monkeypatch.setattr(driver.Segment, "apply", slow_apply)
+
+
+async def test_submitting_the_moment_the_run_asks_never_stalls(
+    make_client: Any, client_kind: str, slow_to_let_go: None
+) -> None:
+    """Tool outputs submitted from inside the stream handler, and by a poller, as soon as
+    requires_action shows: the next segment runs at once (once, no segment was left to
+    nobody and the stream never hung)."""
+
+    async def both() -> None:
+        await test_handler_streams_tokens_and_submits_inside_the_handler(make_client, client_kind)
+        client = make_client()
+        a, t = await setup(client, "What's the weather in Paris?", tools=[WEATHER_TOOL])
+        run = await aw(client.beta.threads.runs.create_and_poll(thread_id=t.id, assistant_id=a.id))
+        assert run.status == "requires_action"
+        calls = run.required_action.submit_tool_outputs.tool_calls
+        run = await aw(
+            client.beta.threads.runs.submit_tool_outputs_and_poll(
+                thread_id=t.id,
+                run_id=run.id,
+                tool_outputs=[{"tool_call_id": c.id, "output": "21 C"} for c in calls],
+                poll_interval_ms=50,
+            )
+        )
+        assert run.status == "completed"
+
+    t0 = time.monotonic()
+    await asyncio.wait_for(both(), timeout=30)
+    assert time.monotonic() - t0 < 10  # not the 20 s a lapsed lease would take
