@@ -364,7 +364,10 @@ class Runner:
         """True while runs are executing here or queued here and about to start (an async
         run's task counts until it returns: its last store writes follow its release)."""
         with self._lock:
-            return bool(self._claims or self._unstarted or self._tasks)
+            if self._claims or self._unstarted:
+                return True
+        # (a task on a loop that closed will never return: not waited for)
+        return any(not t.get_loop().is_closed() for t in list(self._tasks))
 
     def release_all(self) -> None:
         """At exit, client close or server shutdown: hand every run still executing here
