@@ -15,6 +15,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
+from .._objects import normalize_resources
+
 __all__ = [
     "Case",
     "CaseError",
@@ -292,11 +294,8 @@ def _resources(value: Any) -> dict[str, Any] | None:
     """tool_resources as create parameters: only the ids (null or empty parts dropped)."""
     if not isinstance(value, dict):
         return None
-    out: dict[str, Any] = {}
-    for tool, key in (("code_interpreter", "file_ids"), ("file_search", "vector_store_ids")):
-        ids = (value.get(tool) or {}).get(key) if isinstance(value.get(tool), dict) else None
-        if ids:
-            out[tool] = {key: list(ids)}
+    parts = {tool: part for tool, part in value.items() if isinstance(part, dict)}
+    out = {tool: ids for tool, ids in normalize_resources(parts).items() if any(ids.values())}
     return out or None
 
 

@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+from .._objects import page
 from ._http import Handler, Server, send_json
 
 __all__ = ["LegacyAssistantsServer", "sample_export", "write_export"]
@@ -260,14 +261,7 @@ class LegacyAssistantsServer:
             ordered = ordered[: cut.index(q["before"])] if q["before"] in cut else []
             if "after" not in q:
                 ordered = ordered[-limit:]
-        data = ordered[:limit]
-        return {
-            "object": "list",
-            "data": data,
-            "first_id": data[0]["id"] if data else None,
-            "last_id": data[-1]["id"] if data else None,
-            "has_more": len(ordered) > limit,
-        }
+        return page(ordered[:limit], has_more=len(ordered) > limit)
 
 
 # == a realistic export ======================================================================
@@ -594,14 +588,7 @@ def _step(id_: str, run: Obj, at: int, status: str, details: Obj) -> Obj:
 
 
 def _envelope(items: list[Obj], *, desc: bool = True) -> Obj:
-    data = list(reversed(items)) if desc else list(items)
-    return {
-        "object": "list",
-        "data": data,
-        "first_id": data[0]["id"] if data else None,
-        "last_id": data[-1]["id"] if data else None,
-        "has_more": False,
-    }
+    return page(list(reversed(items)) if desc else list(items), has_more=False)
 
 
 def write_export(directory: str | Path, data: dict[str, list[Obj]]) -> list[Path]:
